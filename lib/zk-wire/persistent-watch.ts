@@ -1,0 +1,83 @@
+import type { WatchedEvent } from './events.js'
+import type { AddWatchMode } from './operations.js'
+import type { WatchSink } from './watches.js'
+
+/**
+ * A persistent or recursive watch: an async iterable of node events that
+ * lasts until `close()`, `removeWatches`, or the end of the session (then the
+ * iteration throws the session's error). Events are queued until read.
+ */
+export class PersistentWatch implements AsyncIterable<WatchedEvent>, WatchSink {
+  private readonly queue: WatchedEvent[] = []
+  private reader: { resolve: (r: IteratorResult<WatchedEvent>) => void; reject: (e: Error) => void } | null = null
+  private ended: { error?: Error } | null = null
+
+  /** @internal */
+  constructor(
+    /** The watched path (relative to the chroot). */
+    readonly path: string,
+    readonly mode: AddWatchMode,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  /** @internal */
+  push(event: WatchedEvent): void {
+    if (this.ended) return
+    if (this.reader) {
+      const r = this.reader
+      this.reader = null
+      r.resolve({ value: event, done: false })
+    } else {
+      this.queue.push(event)
+    }
+  }
+
+  /** @internal */
+  end(error?: Error): void {
+    if (this.ended) return
+    this.ended = error === undefined ? {} : { error }
+    const r = this.reader
+    this.reader = null
+    if (r === null) return
+    if (error) r.reject(error)
+    else r.resolve({ value: undefined, done: true })
+  }
+
+  /** Events received and not yet read. */
+  get pending(): number {
+    return this.queue.length
+  }
+
+  /** Removes the watch (on the server too, when no other watch of this client needs it). Idempotent. */
+  async close(): Promise<void> {
+    if (this.ended) return
+    this.end()
+    await this.onClose()
+  }
+
+  /** The next event; resolves `done` once the watch is over. */
+  next(): Promise<IteratorResult<WatchedEvent>> {
+    const event = this.queue.shift()
+    if (event !== undefined) return Promise.resolve({ value: event, done: false })
+    if (this.ended) {
+      return this.ended.error ? Promise.reject(this.ended.error) : Promise.resolve({ value: undefined, done: true })
+    }
+    if (this.reader) return Promise.reject(new Error('PersistentWatch: next() called while another read is pending'))
+    return new Promise((resolve, reject) => (this.reader = { resolve, reject }))
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WatchedEvent> {
+    return {
+      next: () => this.next(),
+      return: async () => {
+        await this.close()
+        return { value: undefined, done: true }
+      },
+    }
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}

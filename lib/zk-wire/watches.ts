@@ -1,0 +1,163 @@
+import type { WatchedEvent, Watcher } from './events.js'
+import type { SetWatchesRequest } from './operations.js'
+import { toServerPath } from './paths.js'
+
+/** Receives the events of a persistent or recursive watch (see `PersistentWatch`). */
+export interface WatchSink {
+  push(event: WatchedEvent): void
+  /** The watch is over: removed, closed, or the session ended (`error`). */
+  end(error?: Error): void
+}
+
+type Kind = 'data' | 'exist' | 'child'
+
+class PathMap<T> {
+  readonly map = new Map<string, Set<T>>()
+
+  add(path: string, item: T): void {
+    let set = this.map.get(path)
+    if (set === undefined) this.map.set(path, (set = new Set()))
+    set.add(item)
+  }
+
+  take(path: string, into: Set<T>): void {
+    const set = this.map.get(path)
+    if (set === undefined) return
+    this.map.delete(path)
+    for (const item of set) into.add(item)
+  }
+
+  delete(path: string, item: T): void {
+    const set = this.map.get(path)
+    if (set === undefined) return
+    set.delete(item)
+    if (set.size === 0) this.map.delete(path)
+  }
+
+  paths(): string[] {
+    return [...this.map.keys()]
+  }
+}
+
+/**
+ * Which callbacks a notification fires, with the Java client's rules
+ * (`ZKWatchManager.materialize`): one-shot watches are removed as they fire;
+ * persistent watches see every event on their path, recursive ones every
+ * event but NodeChildrenChanged on their subtree. Paths are client paths.
+ */
+export class WatchRegistry {
+  private readonly oneShot: Record<Kind, PathMap<Watcher>> = {
+    data: new PathMap(),
+    exist: new PathMap(),
+    child: new PathMap(),
+  }
+  private readonly persistent = new PathMap<WatchSink>()
+  private readonly recursive = new PathMap<WatchSink>()
+
+  add(kind: Kind, path: string, watcher: Watcher): void {
+    this.oneShot[kind].add(path, watcher)
+  }
+
+  addPersistent(path: string, recursive: boolean, sink: WatchSink): void {
+    ;(recursive ? this.recursive : this.persistent).add(path, sink)
+  }
+
+  removePersistent(path: string, recursive: boolean, sink: WatchSink): void {
+    ;(recursive ? this.recursive : this.persistent).delete(path, sink)
+  }
+
+  /** True when a watch of this kind is still set on `path` (so the server still holds one too). */
+  hasPersistent(path: string, recursive: boolean): boolean {
+    return (recursive ? this.recursive : this.persistent).map.has(path)
+  }
+
+  /** Delivers a node event; returns how many callbacks it reached. */
+  deliver(event: WatchedEvent): number {
+    const path = event.path!
+    const fired = new Set<Watcher>()
+    switch (event.type) {
+      case 'NodeCreated':
+      case 'NodeDataChanged':
+        this.oneShot.data.take(path, fired)
+        this.oneShot.exist.take(path, fired)
+        break
+      case 'NodeChildrenChanged':
+        this.oneShot.child.take(path, fired)
+        break
+      case 'NodeDeleted':
+        this.oneShot.data.take(path, fired)
+        this.oneShot.exist.take(path, fired)
+        this.oneShot.child.take(path, fired)
+        break
+    }
+    const sinks = new Set<WatchSink>(this.persistent.map.get(path))
+    if (event.type !== 'NodeChildrenChanged') {
+      for (let p = path; ; p = parent(p)) {
+        for (const sink of this.recursive.map.get(p) ?? []) sinks.add(sink)
+        if (p === '/') break
+      }
+    }
+    for (const w of fired) w(event)
+    for (const s of sinks) s.push(event)
+    return fired.size + sinks.size
+  }
+
+  /**
+   * Removes one-shot watches of `type` on `path` and tells each watcher with a
+   * `DataWatchRemoved`/`ChildWatchRemoved` event (as the Java client does).
+   */
+  removeOneShot(path: string, type: 'data' | 'children' | 'any'): number {
+    let count = 0
+    const notify = (kinds: Kind[], eventType: WatchedEvent['type']): void => {
+      const removed = new Set<Watcher>()
+      for (const k of kinds) this.oneShot[k].take(path, removed)
+      for (const w of removed) w({ type: eventType, state: 'connected', path })
+      count += removed.size
+    }
+    if (type !== 'children') notify(['data', 'exist'], 'DataWatchRemoved')
+    if (type !== 'data') notify(['child'], 'ChildWatchRemoved')
+    return count
+  }
+
+  /** Ends every persistent watch on `path` of the given kind. */
+  endPersistent(path: string, recursive: boolean): number {
+    const removed = new Set<WatchSink>()
+    ;(recursive ? this.recursive : this.persistent).take(path, removed)
+    for (const s of removed) s.end()
+    return removed.size
+  }
+
+  /** Tells every watch the session is over and forgets them all. */
+  expire(event: WatchedEvent, error: Error): void {
+    const fired = new Set<Watcher>()
+    for (const kind of ['data', 'exist', 'child'] as const) {
+      for (const path of this.oneShot[kind].paths()) this.oneShot[kind].take(path, fired)
+    }
+    const sinks = new Set<WatchSink>()
+    for (const map of [this.persistent, this.recursive]) {
+      for (const path of map.paths()) map.take(path, sinks)
+    }
+    for (const w of fired) w(event)
+    for (const s of sinks) s.end(error)
+  }
+
+  /** The watches to re-set on a new connection, in server paths. */
+  toSetWatches(chroot: string, relativeZxid: bigint): SetWatchesRequest | null {
+    const server = (paths: string[]): string[] => paths.map((p) => toServerPath(chroot, p))
+    const req: SetWatchesRequest = {
+      relativeZxid,
+      data: server(this.oneShot.data.paths()),
+      exist: server(this.oneShot.exist.paths()),
+      child: server(this.oneShot.child.paths()),
+      persistent: server(this.persistent.paths()),
+      persistentRecursive: server(this.recursive.paths()),
+    }
+    const total = req.data.length + req.exist.length + req.child.length + req.persistent.length + req.persistentRecursive.length
+    return total === 0 ? null : req
+  }
+}
+
+function parent(path: string): string {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? '/' : path.slice(0, i)
+}
