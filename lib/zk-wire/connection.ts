@@ -84,7 +84,7 @@ export class Connection {
   }
 
   get isOpen(): boolean {
-    return this.state === 'open'
+    return this.state === 'open' && this.ticker !== null
   }
 
   get inFlight(): number {
@@ -107,7 +107,7 @@ export class Connection {
    * Java client does: read timeout 2/3 of it, a ping after 1/3 of it idle.
    */
   open(negotiatedTimeout: number, readTimeout = (negotiatedTimeout * 2) / 3): void {
-    this.state = 'open'
+    if (this.state === 'closed') return
     this.readTimeout = readTimeout
     this.pingInterval = negotiatedTimeout / 3
     const tick = Math.max(TICK_MIN_MS, Math.min(this.pingInterval, this.readTimeout) / 8)
@@ -205,7 +205,9 @@ export class Connection {
       const reply = this.handshakeReply
       this.handshakeReply = null
       if (reply === null) throw new ProtocolError('unexpected frame before the handshake was sent')
-      reply.resolve(readConnectResponse(r))
+      const response = readConnectResponse(r)
+      this.state = 'open'
+      reply.resolve(response)
       return
     }
     const header = readReplyHeader(r)

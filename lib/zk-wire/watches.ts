@@ -97,7 +97,7 @@ export class WatchRegistry {
         if (p === '/') break
       }
     }
-    for (const w of fired) w(event)
+    for (const w of fired) notify(w, event)
     for (const s of sinks) s.push(event)
     return fired.size + sinks.size
   }
@@ -108,14 +108,14 @@ export class WatchRegistry {
    */
   removeOneShot(path: string, type: 'data' | 'children' | 'any'): number {
     let count = 0
-    const notify = (kinds: Kind[], eventType: WatchedEvent['type']): void => {
+    const removeKinds = (kinds: Kind[], eventType: WatchedEvent['type']): void => {
       const removed = new Set<Watcher>()
       for (const k of kinds) this.oneShot[k].take(path, removed)
-      for (const w of removed) w({ type: eventType, state: 'connected', path })
+      for (const w of removed) notify(w, { type: eventType, state: 'connected', path })
       count += removed.size
     }
-    if (type !== 'children') notify(['data', 'exist'], 'DataWatchRemoved')
-    if (type !== 'data') notify(['child'], 'ChildWatchRemoved')
+    if (type !== 'children') removeKinds(['data', 'exist'], 'DataWatchRemoved')
+    if (type !== 'data') removeKinds(['child'], 'ChildWatchRemoved')
     return count
   }
 
@@ -137,7 +137,7 @@ export class WatchRegistry {
     for (const map of [this.persistent, this.recursive]) {
       for (const path of map.paths()) map.take(path, sinks)
     }
-    for (const w of fired) w(event)
+    for (const w of fired) notify(w, event)
     for (const s of sinks) s.end(error)
   }
 
@@ -160,4 +160,19 @@ export class WatchRegistry {
 function parent(path: string): string {
   const i = path.lastIndexOf('/')
   return i <= 0 ? '/' : path.slice(0, i)
+}
+
+/**
+ * Calls a watcher. An exception it throws must not break the connection that
+ * delivered the event, so it is rethrown on its own, as an uncaught error of
+ * the application (like an exception in an event listener).
+ */
+function notify(watcher: Watcher, event: WatchedEvent): void {
+  try {
+    watcher(event)
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err
+    })
+  }
 }
