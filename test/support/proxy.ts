@@ -1,0 +1,189 @@
+import { connect, createServer, isIP, type Server, type Socket } from 'node:net'
+
+type Item = Buffer | 'end' | 'reset'
+
+/**
+ * One direction of a proxied connection: a FIFO of chunks, each released at its due time,
+ * all held while the link is stalled. Ends and resets travel in the same queue, so they
+ * reach the other side in order, after the data sent before them.
+ */
+class Link {
+  #queue: { item: Item; due: number }[] = []
+  #timer?: NodeJS.Timeout
+  #lastDue = 0
+
+  constructor(private readonly to: Socket, private readonly proxy: TcpProxy) {}
+
+  push(item: Item): void {
+    this.#lastDue = Math.max(this.#lastDue, Date.now() + this.proxy.delayMs)
+    this.#queue.push({ item, due: this.#lastDue })
+    this.pump()
+  }
+
+  pump(): void {
+    clearTimeout(this.#timer)
+    while (this.#queue.length > 0 && !this.proxy.isStalled) {
+      const head = this.#queue[0]!
+      const wait = head.due - Date.now()
+      if (wait > 0) {
+        this.#timer = setTimeout(() => this.pump(), wait)
+        return
+      }
+      this.#queue.shift()
+      if (this.to.destroyed) continue
+      if (head.item === 'end') this.to.end()
+      else if (head.item === 'reset') this.to.resetAndDestroy()
+      else this.to.write(head.item)
+    }
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer)
+    this.#queue = []
+  }
+}
+
+/** Both sockets of one proxied connection and the link in each direction. */
+class Pair {
+  readonly links: Link[]
+
+  constructor(readonly client: Socket, readonly upstream: Socket, proxy: TcpProxy, onClosed: () => void) {
+    const toUpstream = new Link(upstream, proxy)
+    const toClient = new Link(client, proxy)
+    this.links = [toUpstream, toClient]
+    let open = 2
+    for (const [from, link] of [[client, toUpstream], [upstream, toClient]] as const) {
+      from.on('data', chunk => link.push(chunk))
+      from.on('end', () => link.push('end'))
+      from.on('error', () => link.push('reset'))
+      from.on('close', () => { if (--open === 0) { this.destroy(); onClosed() } })
+    }
+  }
+
+  destroy(): void {
+    for (const link of this.links) link.clear()
+    this.client.destroy()
+    this.upstream.destroy()
+  }
+}
+
+/**
+ * A controllable TCP proxy on 127.0.0.1 in front of a loopback target, for fault tests:
+ * cut connections, refuse new ones, stall or delay the bytes, or point it elsewhere.
+ * Bytes are forwarded exactly and in order, ends and resets included.
+ */
+export class TcpProxy {
+  #port = 0
+  #server: Server | null = null
+  #target: { host: string; port: number }
+  #pairs = new Set<Pair>()
+  #stalled = false
+  #delayMs = 0
+
+  private constructor(target: { host: string; port: number }) {
+    this.#target = target
+  }
+
+  /** Listen on a free port of 127.0.0.1 and forward every connection to `targetHost:targetPort`. */
+  static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
+    assertLoopback(targetHost)
+    const proxy = new TcpProxy({ host: targetHost, port: targetPort })
+    await proxy.#listen(0)
+    return proxy
+  }
+
+  /** The port clients connect to. */
+  get port(): number {
+    return this.#port
+  }
+
+  /** `127.0.0.1:<port>`, for connect strings. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`
+  }
+
+  /** Number of open proxied connections. */
+  get connections(): number {
+    return this.#pairs.size
+  }
+
+  /** True between `stall()` and `resume()`. */
+  get isStalled(): boolean {
+    return this.#stalled
+  }
+
+  /** Latency added to every chunk, in ms. */
+  get delayMs(): number {
+    return this.#delayMs
+  }
+
+  /** Destroy every current connection (both sides). New connections are still accepted. */
+  cut(): void {
+    for (const pair of this.#pairs) pair.destroy()
+    this.#pairs.clear()
+  }
+
+  /** Stop listening: new connections are refused (ECONNREFUSED). Current ones go on. */
+  refuse(): void {
+    this.#server?.close()
+    this.#server = null
+  }
+
+  /** Listen again, on the same port, after `refuse()`. */
+  async accept(): Promise<void> {
+    if (!this.#server) await this.#listen(this.port)
+  }
+
+  /** Stop forwarding in both directions; keep the sockets open and buffer what arrives. */
+  stall(): void {
+    this.#stalled = true
+  }
+
+  /** Deliver what was buffered while stalled, in order, and forward again. */
+  resume(): void {
+    this.#stalled = false
+    for (const pair of this.#pairs) for (const link of pair.links) link.pump()
+  }
+
+  /** Hold every chunk (in both directions) `ms` before forwarding it; 0 turns it off. */
+  delay(ms: number): void {
+    this.#delayMs = ms
+  }
+
+  /** Send new connections to another loopback target; current connections stay. */
+  retarget(host: string, port: number): void {
+    assertLoopback(host)
+    this.#target = { host, port }
+  }
+
+  /** Stop listening and destroy every connection. */
+  async close(): Promise<void> {
+    const server = this.#server
+    this.refuse()
+    this.cut()
+    if (server) await new Promise(resolve => server.once('close', resolve))
+  }
+
+  #listen(port: number): Promise<void> {
+    const server = createServer({ allowHalfOpen: true }, client => this.#onConnection(client))
+    this.#server = server
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        this.#port = (server.address() as { port: number }).port
+        resolve()
+      })
+    })
+  }
+
+  #onConnection(client: Socket): void {
+    const upstream = connect({ ...this.#target, allowHalfOpen: true })
+    const pair = new Pair(client, upstream, this, () => this.#pairs.delete(pair))
+    this.#pairs.add(pair)
+  }
+}
+
+function assertLoopback(host: string): void {
+  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+  if (!loopback) throw new Error(`TcpProxy forwards to loopback addresses only, not ${host}`)
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto'
+import { suite, type Test } from 'uvu'
+import { containerRuntimeAnswers } from './container-runtime.js'
+import { startEnsemble, type Ensemble } from './ensemble.js'
+import { startZooKeeperContainer } from './zk-container.js'
+import { findZooKeeperInstall } from './zk-install.js'
+
+/** Where the shared test server came from. */
+export type ZooKeeperSource = 'env' | 'testcontainers' | 'local'
+
+/** The shared ZooKeeper for ordinary integration tests. */
+export interface ZooKeeperHandle {
+  connectString: string
+  source: ZooKeeperSource
+  /** The local server process, when this process started it (for `logs()`). */
+  ensemble?: Ensemble
+  /** Stop the server if this process started it; otherwise do nothing. */
+  stop(): Promise<void>
+}
+
+/** Printed (or thrown, under CI=true) when no ZooKeeper can be found. */
+export const NO_ZOOKEEPER =
+  'no ZooKeeper — set ZK_TEST_HOSTS, install Debian\'s zookeeper + JRE, or run a container engine'
+
+const SHARED_SERVER = { tickTime: 500, maxSessionTimeout: 60_000 }
+
+let shared: Promise<ZooKeeperHandle | null> | undefined
+
+/**
+ * The shared ZooKeeper, found once per process, in this order:
+ * 1. `ZK_TEST_HOSTS` (a connect string; the test runner sets it for every test file, with
+ *    `ZK_TEST_SOURCE` saying where the server came from);
+ * 2. Testcontainers (`zookeeper:3.8`), only when a container engine answers a ping;
+ * 3. a local server process from an installed ZooKeeper (`ZOOKEEPER_HOME` or Debian's).
+ * Null when there is none, or when the runner already found none (`ZK_TEST_SOURCE=none`).
+ */
+export function getZooKeeper(): Promise<ZooKeeperHandle | null> {
+  shared ??= findZooKeeper()
+  return shared
+}
+
+async function findZooKeeper(): Promise<ZooKeeperHandle | null> {
+  const { ZK_TEST_HOSTS: hosts, ZK_TEST_SOURCE: source } = process.env
+  if (hosts) {
+    const from = (['testcontainers', 'local'] as const).find(s => s === source) ?? 'env'
+    return { connectString: hosts, source: from, stop: async () => {} }
+  }
+  if (source === 'none') return null
+  if (await containerRuntimeAnswers()) {
+    try {
+      const container = await startZooKeeperContainer(SHARED_SERVER)
+      return { connectString: container.connectString, source: 'testcontainers', stop: container.stop }
+    } catch (err) {
+      console.warn(`A container engine answers but the ZooKeeper container failed (${(err as Error).message}); trying a local server`)
+    }
+  }
+  if (!findZooKeeperInstall()) return null
+  const ensemble = await startEnsemble({ size: 1, ...SHARED_SERVER })
+  return { connectString: ensemble.connectString, source: 'local', ensemble, stop: () => ensemble.stop() }
+}
+
+let warned = false
+
+/**
+ * The shared ZooKeeper, or null after printing one loud SKIPPED line (once per process).
+ * Under `CI=true` a missing ZooKeeper throws instead: CI must not pass by skipping.
+ */
+export async function requireZooKeeper(): Promise<ZooKeeperHandle | null> {
+  const zk = await getZooKeeper()
+  if (zk) return zk
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${NO_ZOOKEEPER}`)
+  if (!warned) console.log(`\n  SKIPPED: ${NO_ZOOKEEPER}\n`)
+  warned = true
+  return null
+}
+
+/** State of a `zkSuite`: the shared server's handle as `zk`. */
+export interface ZkSuiteState {
+  zk: ZooKeeperHandle
+}
+
+/**
+ * A uvu suite whose tests get the shared ZooKeeper as `context.zk`. Without one, every
+ * test registered on it is skipped (after the loud line of `requireZooKeeper`).
+ * Use with top-level await: `const test = await zkSuite('watches')`.
+ */
+export async function zkSuite<T extends object = object>(name: string, state?: T): Promise<Test<T & ZkSuiteState>> {
+  const zk = await requireZooKeeper()
+  const test = suite<T & ZkSuiteState>(name, { ...state, zk } as T & ZkSuiteState)
+  if (zk) return test
+  const skip: Test<T & ZkSuiteState>['skip'] = (...args) => test.skip(...args)
+  return Object.assign(skip, test, { only: skip })
+}
+
+/**
+ * A fresh, unique path prefix for one test, e.g. `/t-child-watch-fires-3f9a1c07`, to use
+ * as the test's chroot (`connectString + chroot(name)`; create it first) or znode prefix.
+ */
+export function chroot(testName = ''): string {
+  const slug = testName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40)
+  return `/t-${slug ? `${slug}-` : ''}${randomBytes(4).toString('hex')}`
+}
