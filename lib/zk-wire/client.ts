@@ -459,7 +459,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     if (this.waitTimer) clearTimeout(this.waitTimer)
     this.waitTimer = null
     for (const waiter of this.authReplies.drain()) waiter?.reject(error)
-    this.watches.expire({ type: 'None', state, path: null }, error)
+    this.watches.expire({ type: 'None', state, path: null }, state === 'closed' ? undefined : error)
     log('state -> %s (session 0x%s)', state, this._sessionId.toString(16))
     this.emit('state', state)
     this.resolveDone(state === 'closed' ? undefined : error)
@@ -746,8 +746,26 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   private async unwatch(path: string, recursive: boolean, sink: PersistentWatch): Promise<void> {
     this.watches.removePersistent(path, recursive, sink)
     if (this.watches.hasPersistent(path, recursive) || !this.conn?.isOpen) return
-    const type = recursive ? WatcherTypes.persistentRecursive : WatcherTypes.persistent
-    await this.submit(ops.removeWatches, { path: this.serverPath(path, 'removeWatches'), type }, path, () => undefined)
+    const serverPath = toServerPath(this.chroot, path)
+    const remove = (type: number): Promise<number> => this.submit(ops.removeWatches, { path: serverPath, type }, path, (err) => err)
+    const err = await remove(recursive ? WatcherTypes.persistentRecursive : WatcherTypes.persistent)
+    if (err !== Code.MARSHALLINGERROR && err !== Code.BADARGUMENTS && err !== Code.UNIMPLEMENTED) return
+    // Servers before 3.9 cannot remove one persistent watch: remove all of this
+    // session's watches on the path, then set again the ones still wanted here.
+    await remove(WatcherTypes.any)
+    await this.rearm(path, serverPath)
+  }
+
+  /** Sets again on the server every watch the registry still holds for `path`. */
+  private async rearm(path: string, serverPath: string): Promise<void> {
+    const held = this.watches.kindsOn(path)
+    const ignore = (): undefined => undefined
+    const calls: Promise<unknown>[] = []
+    if (held.persistent) calls.push(this.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistent }, path, ignore))
+    if (held.persistentRecursive) calls.push(this.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistentRecursive }, path, ignore))
+    if (held.data || held.exist) calls.push(this.submit(ops.exists, { path: serverPath, watch: true }, path, ignore))
+    if (held.child) calls.push(this.submit(ops.getChildren, { path: serverPath, watch: true }, path, ignore))
+    await Promise.all(calls)
   }
 
   /**

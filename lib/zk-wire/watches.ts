@@ -127,8 +127,22 @@ export class WatchRegistry {
     return removed.size
   }
 
-  /** Tells every watch the session is over and forgets them all. */
-  expire(event: WatchedEvent, error: Error): void {
+  /** Which kinds of watch are held for `path`. */
+  kindsOn(path: string): Record<Kind | 'persistent' | 'persistentRecursive', boolean> {
+    return {
+      data: this.oneShot.data.map.has(path),
+      exist: this.oneShot.exist.map.has(path),
+      child: this.oneShot.child.map.has(path),
+      persistent: this.persistent.map.has(path),
+      persistentRecursive: this.recursive.map.has(path),
+    }
+  }
+
+  /**
+   * The session is over (closed, expired, auth failed): every one-shot watcher
+   * hears `event` once; persistent watches end, with `error` unless closed.
+   */
+  expire(event: WatchedEvent, error: Error | undefined): void {
     const fired = new Set<Watcher>()
     for (const kind of ['data', 'exist', 'child'] as const) {
       for (const path of this.oneShot[kind].paths()) this.oneShot[kind].take(path, fired)
