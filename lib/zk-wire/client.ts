@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
-import createDebug from 'debug'
+import { createRequire } from 'node:module'
+import { logger } from './log.js'
 import { OPEN_ACL_UNSAFE } from './acl.js'
 import { Connection, type ConnectionHandler, type PendingRequest } from './connection.js'
 import { Code, ZkError, withCallerStack } from './errors.js'
@@ -30,7 +30,7 @@ import { PersistentWatch } from './persistent-watch.js'
 import type { ACL, Stat } from './records.js'
 import { WatchRegistry } from './watches.js'
 
-const log = createDebug('zkcloud:wire')
+const log = logger('zkcloud:wire')
 
 /** TLS settings for ZooKeeper's `secureClientPort`. The server certificate is verified unless `rejectUnauthorized: false`. */
 export interface TlsOptions {
@@ -317,7 +317,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     const timeoutMs = Math.max(1000, Math.floor(this.options.sessionTimeout / this.hosts.size))
     const tls = this.options.tls
     const socket: Socket = tls
-      ? tlsConnect({ host: address.host, port: address.port, ...tls, servername: tls.servername ?? (isIp(address.host) ? undefined : address.host) } as never)
+      ? (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).connect({ host: address.host, port: address.port, ...tls, servername: tls.servername ?? (isIp(address.host) ? undefined : address.host) } as never)
       : netConnect({ host: address.host, port: address.port })
     this.connecting = socket
     const fail = (reason: Error): void => {

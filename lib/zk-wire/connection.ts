@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import createDebug from 'debug'
+import { logger } from './log.js'
 import { Code, ProtocolError } from './errors.js'
 import { Fifo } from './fifo.js'
 import { FrameDecoder } from './framing.js'
@@ -18,7 +18,7 @@ import {
   writeConnectRequest,
 } from './operations.js'
 
-const log = createDebug('zkcloud:wire')
+const log = logger('zkcloud:wire')
 
 /** A request written to the socket and waiting for its reply. Settled exactly once. */
 export interface PendingRequest {

@@ -1,0 +1,111 @@
+/**
+ * Install footprint and import time of `zkcloud` (from its packed tarball,
+ * `--omit=optional`) next to node-zookeeper-client, measured in the same run.
+ *
+ *   npm run build && node dist/bench/footprint.js
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { envInt, median, table } from './support.js'
+
+const RUNS = envInt('RUNS', 15)
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+function npm(cwd: string, args: string[]): string {
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Bytes of every file under `dir`. */
+function size(dir: string): number {
+  let total = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name)
+    if (entry.isDirectory()) total += size(p)
+    else if (entry.isFile()) total += statSync(p).size
+  }
+  return total
+}
+
+/** Package directories under node_modules (scoped and nested included). */
+function packages(nodeModules: string): string[] {
+  const found: string[] = []
+  if (!existsSync(nodeModules)) return found
+  for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue
+    const dirs = entry.name.startsWith('@') ? readdirSync(join(nodeModules, entry.name)).map((n) => join(entry.name, n)) : [entry.name]
+    for (const d of dirs) {
+      found.push(d)
+      found.push(...packages(join(nodeModules, d, 'node_modules')))
+    }
+  }
+  return found
+}
+
+/** Installs `spec` into a fresh project; returns its folder. */
+function install(spec: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'zkcloud-footprint-'))
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'footprint', version: '1.0.0', private: true, type: 'module' }))
+  npm(dir, ['install', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', spec])
+  return dir
+}
+
+/** Milliseconds to import `specifier` in a fresh process (the import alone, not Node's start-up); median of RUNS. */
+function importTime(dir: string, specifier: string): number {
+  const script = join(dir, 'measure-import.mjs')
+  writeFileSync(script, `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t)`)
+  const times: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const r = spawnSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`import ${specifier} failed: ${r.stderr}`)
+    times.push(Number(r.stdout.trim()))
+  }
+  return median(times)
+}
+
+/** Modules a fresh process loads for `specifier` whose path matches `pattern` (checked through the ESM loader). */
+function loadedMatching(dir: string, specifier: string, pattern: string): string[] {
+  const script = `await import(${JSON.stringify(specifier)})`
+  const hook = join(dir, 'trace-hook.mjs')
+  writeFileSync(hook, `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('LOADED ' + r.url + '\\n'); return r }`)
+  const register = join(dir, 'register.mjs')
+  writeFileSync(register, `import { register } from 'node:module'; import { pathToFileURL } from 'node:url'; register(pathToFileURL(${JSON.stringify(hook)}))`)
+  const r = spawnSync(process.execPath, ['--import', register, '--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })
+  return r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('LOADED ') && new RegExp(pattern).test(l))
+    .map((l) => l.slice(7))
+}
+
+function main(): void {
+  const packDir = mkdtempSync(join(tmpdir(), 'zkcloud-pack-'))
+  const tarball = join(packDir, npm(root, ['pack', '--silent', '--pack-destination', packDir]).trim().split('\n').pop()!)
+  const ours = install(tarball)
+  const peer = install('node-zookeeper-client@1')
+  try {
+    const oursPkgs = packages(join(ours, 'node_modules'))
+    const peerPkgs = packages(join(peer, 'node_modules'))
+    const oursSize = size(join(ours, 'node_modules'))
+    const peerSize = size(join(peer, 'node_modules'))
+    const oursImport = importTime(ours, 'zkcloud/zk')
+    const peerImport = importTime(peer, 'node-zookeeper-client')
+    const heavy = loadedMatching(ours, 'zkcloud/zk', 'msgpackr|/runtime/|/cluster/')
+    console.log(`\nFootprint: npm install --omit=optional of the packed tarball; import time is the median of ${RUNS} fresh processes\n`)
+    table(
+      ['figure', 'zkcloud', 'node-zookeeper-client', 'ratio'],
+      [
+        ['installed size', `${(oursSize / 1e6).toFixed(2)} MB`, `${(peerSize / 1e6).toFixed(2)} MB`, `${(oursSize / peerSize).toFixed(2)}x`],
+        ['packages installed', `${oursPkgs.length} (${oursPkgs.sort().join(', ')})`, `${peerPkgs.length}`, `${(oursPkgs.length / peerPkgs.length).toFixed(2)}x`],
+        ['import time (`zkcloud/zk` vs the peer)', `${oursImport.toFixed(1)} ms`, `${peerImport.toFixed(1)} ms`, `${(oursImport / peerImport).toFixed(2)}x`],
+        ['runtime/msgpackr modules loaded by `zkcloud/zk`', `${heavy.length}`, '-', '-'],
+      ],
+    )
+    if (heavy.length > 0) console.log(`\nunexpected modules on the client path:\n${heavy.join('\n')}`)
+  } finally {
+    for (const d of [packDir, ours, peer]) rmSync(d, { recursive: true, force: true })
+  }
+}
+
+main()
