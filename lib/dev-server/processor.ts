@@ -1,0 +1,343 @@
+import { Code, ProtocolError } from '../zk-wire/errors.js'
+import { JuteReader } from '../zk-wire/jute.js'
+import { logger } from '../zk-wire/log.js'
+import {
+  type CreateRequest,
+  type SubOp,
+  type SubResult,
+  CreateFlags,
+  OpCode,
+  Xid,
+  multiOps,
+  ops,
+  readAuthPacket,
+  readConnectRequest,
+  readRequestHeader,
+} from '../zk-wire/operations.js'
+import type { Stat } from '../zk-wire/records.js'
+import { digestIdentity } from './acl-check.js'
+import type { ClientConnection } from './connection.js'
+import { DataTree } from './data-tree.js'
+import { Failure } from './failure.js'
+import { type CreateTxn, Prep, type SetDataTxn, type Txn } from './prep.js'
+import { reads, subRead } from './reads.js'
+import { SessionTracker } from './sessions.js'
+
+const log = logger('zkcloud:dev-server')
+
+/** Session timeout bounds and the tick they are measured in, as in zoo.cfg. */
+export interface ProcessorOptions {
+  tickTime: number
+  minSessionTimeout: number
+  maxSessionTimeout: number
+  /** Called after anything a snapshot holds has changed. */
+  changed(): void
+}
+
+/** Opcodes that change the tree: each takes a zxid, even when it fails (ZooKeeper logs an error txn). */
+const WRITES: ReadonlySet<number> = new Set([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.check,
+  OpCode.multi,
+  OpCode.reconfig,
+  OpCode.deleteContainer,
+  OpCode.closeSession,
+])
+
+function codeOf(err: unknown): number {
+  if (err instanceof Failure) return err.code
+  if (!(err instanceof ProtocolError)) log('request failed: %O', err)
+  return Code.MARSHALLINGERROR
+}
+
+/**
+ * ZooKeeper's request pipeline for one standalone server, run synchronously:
+ * the handshake, every request type with ZooKeeper 3.8's checks and replies,
+ * zxids, sessions and their expiry, and the container/TTL reaper. Replies and
+ * notifications are queued on the connections, notifications first, so a
+ * client hears the events of its own change before the change's reply.
+ */
+export class Processor {
+  readonly tree = new DataTree()
+  readonly sessions: SessionTracker
+  /** The last zxid handed out (ZooKeeper's lastProcessedZxid). */
+  zxid = 0n
+  /** The connection each session is attached to. */
+  private readonly owners = new Map<bigint, ClientConnection>()
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.sessions = new SessionTracker(options.tickTime)
+  }
+
+  /** Handles the first frame of a connection (ConnectRequest): a new session, a re-attached one, or a refusal. */
+  handshake(conn: ClientConnection, frame: Buffer): void {
+    let req: ReturnType<typeof readConnectRequest>
+    try {
+      req = readConnectRequest(new JuteReader(frame))
+    } catch {
+      return conn.destroy()
+    }
+    // A client that has seen a newer zxid must find another server, as ZooKeeper tells it by closing.
+    if (req.lastZxidSeen > this.zxid) return conn.destroy()
+    const timeout = Math.min(Math.max(req.timeout, this.options.minSessionTimeout), this.options.maxSessionTimeout)
+    if (req.sessionId === 0n) {
+      const session = this.sessions.create(timeout)
+      this.zxid++
+      this.options.changed()
+      return this.attach(conn, session.id, timeout, session.password, !req.oldClient)
+    }
+    this.owners.get(req.sessionId)?.destroy()
+    const session = this.sessions.get(req.sessionId)
+    if (session !== undefined && session.password.equals(req.password) && this.sessions.touch(session.id, timeout)) {
+      return this.attach(conn, session.id, timeout, session.password, !req.oldClient)
+    }
+    conn.accept(0, 0n, Buffer.alloc(16), !req.oldClient)
+    conn.end()
+  }
+
+  private attach(conn: ClientConnection, sessionId: bigint, timeout: number, password: Buffer, withReadOnly: boolean): void {
+    conn.sessionId = sessionId
+    this.owners.set(sessionId, conn)
+    conn.accept(timeout, sessionId, password, withReadOnly)
+  }
+
+  /** Handles one request frame of an attached connection. */
+  request(conn: ClientConnection, frame: Buffer): void {
+    const r = new JuteReader(frame)
+    let xid: number
+    let type: number
+    try {
+      ;({ xid, type } = readRequestHeader(r))
+    } catch {
+      return conn.destroy()
+    }
+    this.sessions.touch(conn.sessionId)
+    const read = reads.get(type)
+    if (read !== undefined) {
+      let res: unknown
+      try {
+        res = read.run(this.tree, conn, r)
+      } catch (err) {
+        return conn.reply(xid, this.zxid, codeOf(err))
+      }
+      return conn.reply(xid, this.zxid, 0, read.op, res)
+    }
+    if (WRITES.has(type)) return this.write(conn, xid, type, r)
+    switch (type) {
+      case OpCode.ping:
+        return conn.reply(Xid.ping, this.zxid, 0)
+      case OpCode.auth:
+        return this.auth(conn, xid, r)
+      case OpCode.sasl:
+        // ZooKeeper without SASL configured answers every token with an empty one.
+        return conn.reply(xid, 0n, 0, ops.sasl, null)
+      case OpCode.multiRead:
+        return this.multiRead(conn, xid, r)
+      case OpCode.setWatches:
+      case OpCode.setWatches2: {
+        const op = type === OpCode.setWatches ? ops.setWatches : ops.setWatches2
+        try {
+          const req = op.readRequest(r)
+          this.tree.setWatches(req.relativeZxid, req, conn)
+        } catch (err) {
+          return conn.reply(xid, this.zxid, codeOf(err))
+        }
+        return conn.reply(xid, this.zxid, 0)
+      }
+    }
+    conn.reply(xid, -1n, Code.UNIMPLEMENTED)
+    conn.end()
+  }
+
+  private auth(conn: ClientConnection, xid: number, r: JuteReader): void {
+    let packet: { scheme: string; auth: Buffer }
+    try {
+      packet = readAuthPacket(r)
+    } catch {
+      return conn.destroy()
+    }
+    if (packet.scheme === 'digest') {
+      conn.authInfo.add({ scheme: 'digest', id: digestIdentity(packet.auth.toString('utf8')) })
+    } else if (packet.scheme === 'ip') {
+      conn.authInfo.add({ scheme: 'ip', id: conn.address })
+    } else {
+      conn.reply(xid, 0n, Code.AUTHFAILED)
+      return conn.end()
+    }
+    conn.reply(xid, 0n, 0)
+  }
+
+  private write(conn: ClientConnection, xid: number, type: number, r: JuteReader): void {
+    const zxid = ++this.zxid
+    const time = BigInt(Date.now())
+    const prep = new Prep(this.tree, conn.sessionId, conn.authInfo)
+    this.options.changed()
+    try {
+      switch (type) {
+        case OpCode.create:
+          return conn.reply(xid, zxid, 0, ops.create, this.create(prep.create(type, ops.create.readRequest(r), -1), zxid, time).path)
+        case OpCode.create2:
+        case OpCode.createContainer:
+        case OpCode.createTTL: {
+          const op = type === OpCode.createTTL ? ops.createTTL : ops.create2
+          const req = op.readRequest(r)
+          return conn.reply(xid, zxid, 0, op, this.create(prep.create(type, req, req.ttl === undefined ? -1 : Number(req.ttl)), zxid, time))
+        }
+        case OpCode.delete:
+          this.tree.deleteNode(prep.delete(ops.delete.readRequest(r)).path, zxid)
+          return conn.reply(xid, zxid, 0)
+        case OpCode.setData:
+          return conn.reply(xid, zxid, 0, ops.setData, this.setData(prep.setData(ops.setData.readRequest(r)), zxid, time))
+        case OpCode.setACL: {
+          const txn = prep.setACL(ops.setACL.readRequest(r))
+          return conn.reply(xid, zxid, 0, ops.setACL, this.tree.setACL(txn.path, txn.acl, txn.version))
+        }
+        case OpCode.check:
+          prep.check(ops.check.readRequest(r))
+          return conn.reply(xid, zxid, 0)
+        case OpCode.multi:
+          return this.multi(conn, xid, zxid, time, prep, r)
+        case OpCode.closeSession:
+          this.endSession(conn.sessionId, zxid)
+          conn.reply(xid, zxid, 0)
+          return conn.end()
+        case OpCode.reconfig:
+          return conn.reply(xid, zxid, Code.RECONFIGDISABLED)
+        default:
+          // deleteContainer is the reaper's; ZooKeeper refuses it from clients.
+          return conn.reply(xid, zxid, Code.BADARGUMENTS)
+      }
+    } catch (err) {
+      conn.reply(xid, zxid, codeOf(err))
+    }
+  }
+
+  /**
+   * multi: every operation is checked against the ones before it; if all
+   * pass they are applied under one zxid, else nothing is and each reports
+   * OK before the failing one, its error, and RUNTIMEINCONSISTENCY after it.
+   * The reply header says OK either way, as ZooKeeper's does.
+   */
+  private multi(conn: ClientConnection, xid: number, zxid: bigint, time: bigint, prep: Prep, r: JuteReader): void {
+    const subs = multiOps.multi.readRequest(r)
+    const txns: Txn[] = []
+    let failed: { index: number; code: number } | null = null
+    for (const [index, sub] of subs.entries()) {
+      try {
+        txns.push(this.prepare(prep, sub))
+      } catch (err) {
+        if (!(err instanceof Failure)) throw err
+        failed = { index, code: err.code }
+        break
+      }
+    }
+    const results: SubResult[] =
+      failed === null
+        ? txns.map((t) => this.apply(t, zxid, time))
+        : subs.map((_, i) => ({ type: 'error', err: i < failed.index ? Code.OK : i === failed.index ? failed.code : Code.RUNTIMEINCONSISTENCY }))
+    conn.reply(xid, zxid, 0, multiOps.multi, results)
+  }
+
+  /** One operation of a multi. Its create mode picks the create variant, as ZooKeeper's `Op.create` does. */
+  private prepare(prep: Prep, sub: SubOp): Txn {
+    switch (sub.type) {
+      case 'create':
+        return this.prepareCreate(prep, sub.req)
+      case 'delete':
+        return prep.delete(sub.req)
+      case 'setData':
+        return prep.setData(sub.req)
+      case 'check':
+        return prep.check(sub.req)
+      default:
+        throw new ProtocolError(`${sub.type} is not allowed in multi`)
+    }
+  }
+
+  private prepareCreate(prep: Prep, req: CreateRequest): Txn {
+    const { flags } = req
+    if (flags === CreateFlags.container) return prep.create(OpCode.createContainer, req, -1)
+    if (flags !== CreateFlags.persistent_with_ttl && flags !== CreateFlags.persistent_sequential_with_ttl) return prep.create(OpCode.create, req, -1)
+    if (req.ttl === undefined) throw new ProtocolError('a TTL create mode in a plain create record')
+    return prep.create(OpCode.createTTL, req, Number(req.ttl))
+  }
+
+  private create(txn: CreateTxn, zxid: bigint, time: bigint): { path: string; stat: Stat } {
+    return { path: txn.path, stat: this.tree.createNode(txn.path, txn.data, txn.acl, txn.owner, txn.parentCVersion, zxid, time) }
+  }
+
+  private setData(txn: SetDataTxn, zxid: bigint, time: bigint): Stat {
+    return this.tree.setData(txn.path, txn.data, txn.version, zxid, time)
+  }
+
+  /** Applies one checked operation of a multi and gives its result. */
+  private apply(txn: Txn, zxid: bigint, time: bigint): SubResult {
+    switch (txn.type) {
+      case 'create': {
+        const { path, stat } = this.create(txn, zxid, time)
+        return { type: 'create', path, stat: txn.withStat ? stat : null }
+      }
+      case 'delete':
+        this.tree.deleteNode(txn.path, zxid)
+        return { type: 'delete' }
+      case 'setData':
+        return { type: 'setData', stat: this.setData(txn, zxid, time) }
+      case 'check':
+        return { type: 'check' }
+    }
+  }
+
+  /** multiRead: each read fails or succeeds on its own; a write in it spoils the whole reply (with the results so far). */
+  private multiRead(conn: ClientConnection, xid: number, r: JuteReader): void {
+    let subs: readonly SubOp[]
+    try {
+      subs = multiOps.multiRead.readRequest(r)
+    } catch (err) {
+      return conn.reply(xid, this.zxid, codeOf(err))
+    }
+    const results: SubResult[] = []
+    for (const sub of subs) {
+      if (sub.type !== 'getData' && sub.type !== 'getChildren') return conn.reply(xid, this.zxid, Code.MARSHALLINGERROR, multiOps.multiRead, results)
+      try {
+        results.push(subRead(this.tree, conn, sub.type, sub.req.path))
+      } catch (err) {
+        results.push({ type: 'error', err: codeOf(err) })
+      }
+    }
+    conn.reply(xid, this.zxid, 0, multiOps.multiRead, results)
+  }
+
+  /** A connection went away: its watches go; its session stays until it expires or is re-attached. */
+  disconnected(conn: ClientConnection): void {
+    this.tree.removeWatcher(conn)
+    if (this.owners.get(conn.sessionId) === conn) this.owners.delete(conn.sessionId)
+  }
+
+  /** Ends sessions whose timeout passed: their ephemeral nodes go (one zxid each) and their connection is closed. */
+  expireSessions(now: number): void {
+    for (const session of this.sessions.takeExpired(now)) {
+      this.tree.killSession(session.id, ++this.zxid)
+      this.owners.get(session.id)?.destroy()
+      this.options.changed()
+    }
+  }
+
+  private endSession(sessionId: bigint, zxid: bigint): void {
+    this.tree.killSession(sessionId, zxid)
+    this.sessions.remove(sessionId)
+  }
+
+  /** Deletes empty containers and expired TTL nodes, one zxid each, as ZooKeeper's container manager does. */
+  reap(now: number): void {
+    for (const path of this.tree.reapable(now)) {
+      this.tree.deleteNode(path, ++this.zxid)
+      this.options.changed()
+    }
+  }
+}
