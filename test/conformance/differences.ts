@@ -1,0 +1,23 @@
+/**
+ * Where the dev server differs from ZooKeeper 3.8 on purpose. This is the one
+ * list: the harness cites these keys where it normalises, and
+ * docs/dev-server.md repeats them for users.
+ */
+export const DIFFERENCES = {
+  childOrder:
+    'getChildren and getEphemerals list names in creation order; ZooKeeper lists them in Java HashSet order. The suite sorts both lists.',
+  sessionEndOrder:
+    'When a session with several ephemeral nodes ends, ZooKeeper deletes them (and fires their watches) in HashSet order, the dev server in creation order. The suite compares the events of such a step as a set.',
+  standaloneCheck:
+    'A check (opcode 13) sent on its own, outside multi, gets an empty OK reply when it passes; ZooKeeper 3.8 fails to serialise that reply and sends nothing, so the caller waits forever. No client sends it.',
+  createSessionRequest:
+    'A createSession request (opcode -10) after the handshake is refused with UNIMPLEMENTED and the connection is closed; ZooKeeper opens another session and answers with a stray handshake frame.',
+  fourLetterWords:
+    'Only ruok, srvr, mntr and isro are answered; the other words get the answer ZooKeeper gives a word left out of 4lw.commands.whitelist. srvr reports zero latencies.',
+  authProviders:
+    'Authentication schemes are digest and ip, as in ZooKeeper without extra providers: no superDigest, SASL or x509. SASL tokens get the empty answer a ZooKeeper without SASL gives.',
+  quotas:
+    'No quota bookkeeping: /zookeeper/quota exists, but the dev server does not keep the zookeeper_stats nodes under it up to date as ZooKeeper does (neither enforces limits by default).',
+  persistence:
+    'With a data directory the state is one snapshot, written within half a second of a change and on close, not a transaction log: a crash can lose the last half second.',
+} as const
