@@ -50,6 +50,15 @@ const WRITES: ReadonlySet<number> = new Set([
   OpCode.closeSession,
 ])
 
+const isRead = (sub: SubOp): boolean => sub.type === 'getData' || sub.type === 'getChildren'
+
+/** Reads the operations of a multi or multiRead; like ZooKeeper, refuses a list that mixes reads and writes. */
+function readSubOps(op: typeof multiOps.multi, r: JuteReader): readonly SubOp[] {
+  const subs = op.readRequest(r)
+  if (subs.some(isRead) && !subs.every(isRead)) throw new ProtocolError('reads and writes mixed in one multi')
+  return subs
+}
+
 function codeOf(err: unknown): number {
   if (err instanceof Failure) return err.code
   if (!(err instanceof ProtocolError)) log('request failed: %O', err)
@@ -225,7 +234,7 @@ export class Processor {
    * The reply header says OK either way, as ZooKeeper's does.
    */
   private multi(conn: ClientConnection, xid: number, zxid: bigint, time: bigint, prep: Prep, r: JuteReader): void {
-    const subs = multiOps.multi.readRequest(r)
+    const subs = readSubOps(multiOps.multi, r)
     const txns: Txn[] = []
     let failed: { index: number; code: number } | null = null
     for (const [index, sub] of subs.entries()) {
@@ -293,23 +302,22 @@ export class Processor {
     }
   }
 
-  /** multiRead: each read fails or succeeds on its own; a write in it spoils the whole reply (with the results so far). */
+  /** multiRead: each read fails or succeeds on its own. Writes in it are refused, with an empty result list as ZooKeeper sends. */
   private multiRead(conn: ClientConnection, xid: number, r: JuteReader): void {
     let subs: readonly SubOp[]
     try {
-      subs = multiOps.multiRead.readRequest(r)
+      subs = readSubOps(multiOps.multiRead, r)
     } catch (err) {
       return conn.reply(xid, this.zxid, codeOf(err))
     }
-    const results: SubResult[] = []
-    for (const sub of subs) {
-      if (sub.type !== 'getData' && sub.type !== 'getChildren') return conn.reply(xid, this.zxid, Code.MARSHALLINGERROR, multiOps.multiRead, results)
+    if (subs.length > 0 && !isRead(subs[0]!)) return conn.reply(xid, this.zxid, Code.MARSHALLINGERROR, multiOps.multiRead, [])
+    const results = subs.map((sub): SubResult => {
       try {
-        results.push(subRead(this.tree, conn, sub.type, sub.req.path))
+        return subRead(this.tree, conn, sub.type as 'getData' | 'getChildren', sub.req.path)
       } catch (err) {
-        results.push({ type: 'error', err: codeOf(err) })
+        return { type: 'error', err: codeOf(err) }
       }
-    }
+    })
     conn.reply(xid, this.zxid, 0, multiOps.multiRead, results)
   }
 
