@@ -60,7 +60,8 @@ class SocketConnection implements ClientConnection {
         const word = chunk.toString('latin1', 0, 4)
         if (isFourLetterWord(word)) {
           this.state = 'closing'
-          this.socket.end(this.server.fourLetter(word))
+          this.socket.write(this.server.fourLetter(word))
+          this.socket.destroySoon()
           return
         }
         this.state = 'handshake'
@@ -138,8 +139,8 @@ class SocketConnection implements ClientConnection {
     if (this.state === 'closing' || this.state === 'closed') return
     this.flush()
     this.state = 'closing'
-    this.socket.end()
-    this.server.forget(this)
+    this.socket.destroySoon()
+    this.server.processor.disconnected(this)
   }
 
   destroy(): void {
@@ -147,8 +148,8 @@ class SocketConnection implements ClientConnection {
     const wasOpen = this.state !== 'closing'
     this.state = 'closed'
     this.socket.destroy()
-    if (wasOpen) this.server.forget(this)
-    else this.server.connections.delete(this)
+    if (wasOpen) this.server.processor.disconnected(this)
+    this.server.connections.delete(this)
   }
 }
 
@@ -196,12 +197,6 @@ export class ProtocolServer {
       this.scheduleExpiry()
     }, tick - (Date.now() % tick))
     this.expiryTimer.unref()
-  }
-
-  /** A connection is done with: its watches go, its session stays. */
-  forget(conn: SocketConnection): void {
-    this.processor.disconnected(conn)
-    this.connections.delete(conn)
   }
 
   fourLetter(word: string): string {
