@@ -1,4 +1,5 @@
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net'
+import { Fifo } from '../zk-wire/fifo.js'
 import { FrameDecoder } from '../zk-wire/framing.js'
 import { JuteWriter } from '../zk-wire/jute.js'
 import { logger } from '../zk-wire/log.js'
@@ -34,6 +35,8 @@ class SocketConnection implements ClientConnection {
   /** The first bytes, until there are four to tell a four-letter word from a frame length. */
   private head: Buffer = Buffer.alloc(0)
   private readonly decoder = new FrameDecoder(MAX_FRAME_SIZE)
+  /** Frames received and not yet handled. */
+  private readonly inbox = new Fifo<Buffer>()
   private readonly out = new JuteWriter()
   private flushQueued = false
   private paused = false
@@ -66,20 +69,25 @@ class SocketConnection implements ClientConnection {
         }
         this.state = 'handshake'
       }
-      this.decoder.push(chunk, (frame) => this.onFrame(frame))
+      this.decoder.push(chunk, (frame) => this.inbox.push(frame))
+      this.work()
     } catch (err) {
       log('closing connection from %s: %s', this.address, (err as Error).message)
       this.destroy()
     }
   }
 
-  private onFrame(frame: Buffer): void {
-    this.server.packetsReceived++
-    if (this.state === 'handshake') {
-      this.state = 'open'
-      this.server.processor.handshake(this, frame)
-    } else if (this.state === 'open') {
-      this.server.processor.request(this, frame)
+  /** Handles the frames received, until the client stops reading its replies (then on 'drain'). */
+  private work(): void {
+    while (!this.paused && this.inbox.length > 0) {
+      const frame = this.inbox.shift()!
+      this.server.packetsReceived++
+      if (this.state === 'handshake') {
+        this.state = 'open'
+        this.server.processor.handshake(this, frame)
+      } else if (this.state === 'open') {
+        this.server.processor.request(this, frame)
+      }
     }
   }
 
@@ -119,19 +127,21 @@ class SocketConnection implements ClientConnection {
   private flush(): void {
     this.flushQueued = false
     if (this.out.length === 0 || this.state === 'closed') return
-    if (this.socket.write(this.out.take()) || this.paused) return
+    if (this.socket.write(this.out.take())) return
     if (this.socket.writableLength > MAX_UNREAD) {
       log('dropping %s: %d bytes of output unread', this.address, this.socket.writableLength)
       // Not from inside a watch trigger: the tables are being walked.
       queueMicrotask(() => this.destroy())
       return
     }
-    // Read no more requests from a client that does not read its replies.
+    if (this.paused) return
+    // Handle no more requests from a client that does not read its replies.
     this.paused = true
     this.socket.pause()
     this.socket.once('drain', () => {
       this.paused = false
       this.socket.resume()
+      this.work()
     })
   }
 

@@ -1,7 +1,7 @@
 import { type Socket, connect } from 'node:net'
 import { FrameDecoder } from '../../lib/zk-wire/framing.js'
 import { JuteReader, JuteWriter } from '../../lib/zk-wire/jute.js'
-import { type ConnectResponse, type ReplyHeader, readConnectResponse, readReplyHeader, writeConnectRequest } from '../../lib/zk-wire/operations.js'
+import { type ConnectResponse, OpCode, type ReplyHeader, readConnectResponse, readReplyHeader, writeConnectRequest } from '../../lib/zk-wire/operations.js'
 
 /** A reply as it came off the wire: the header, and a reader over the body. */
 export interface RawReply extends ReplyHeader {
@@ -135,4 +135,28 @@ export class RawSession {
   close(): void {
     this.socket.destroy()
   }
+}
+
+/**
+ * Ends a session from outside, as ZooKeeper's tests do: attaches to it and
+ * closes it, with the handshake and the closeSession in one write, so its
+ * owner cannot re-attach in between. Resolves when the server has closed
+ * the connection; the owner is then told its session expired.
+ */
+export async function endSession(address: string, sessionId: bigint, password: Buffer): Promise<void> {
+  const colon = address.lastIndexOf(':')
+  const w = new JuteWriter()
+  let mark = w.beginFrame()
+  writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0n, timeout: 10_000, sessionId, password, readOnly: false })
+  w.endFrame(mark)
+  mark = w.beginFrame()
+  w.int(1).int(OpCode.closeSession)
+  w.endFrame(mark)
+  const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) })
+  socket.on('data', () => undefined)
+  socket.on('error', () => undefined)
+  await new Promise<void>((resolve) => {
+    socket.once('connect', () => socket.write(w.take()))
+    socket.once('close', () => resolve())
+  })
 }

@@ -2,15 +2,9 @@ import { ZooKeeper } from '../../../lib/zk-wire/index.js'
 import { OPEN_ACL_UNSAFE } from '../../../lib/zk-wire/acl.js'
 import { OpCode } from '../../../lib/zk-wire/operations.js'
 import { writeACLs } from '../../../lib/zk-wire/records.js'
-import { RawSession } from '../../support/raw-session.js'
+import { RawSession, endSession } from '../../support/raw-session.js'
 import { waitFor } from '../../support/wait.js'
 import { type Scenario, scenario } from '../harness.js'
-
-/** Connects a second client to `zk`'s session and closes it: `zk` is then told its session expired. */
-async function expireFromOutside(connectString: string, zk: ZooKeeper): Promise<void> {
-  const thief = await ZooKeeper.connect(connectString, { sessionId: zk.sessionId, sessionPassword: zk.sessionPassword, sessionTimeout: 10_000 })
-  await thief.close()
-}
 
 export const sessionScenarios: Scenario[] = [
   scenario('timeouts are clamped between 2 and 20 ticks (or the configured bounds)', async (t) => {
@@ -41,7 +35,7 @@ export const sessionScenarios: Scenario[] = [
     await t.do('a: ephemeral /e', a.create('/e', null, { mode: 'ephemeral' }))
     await t.do('a: watch /e', a.getData('/e', { watch: t.watcher('a') }))
     await t.do('b: watch /e', b.exists('/e', { watch: t.watcher('b') }))
-    await expireFromOutside(t.connectString, a)
+    await endSession(t.connectString, a.sessionId, a.sessionPassword)
     await t.do('a: closed()', a.closed().then((e) => (e instanceof Error ? e.name : e)))
     await t.do('a: state', Promise.resolve(a.state))
     await t.do('b: /e', b.exists('/e'))
