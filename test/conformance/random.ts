@@ -1,16 +1,6 @@
 import { type CreateMode, type Op, type PersistentWatch, type ZooKeeper, op } from '../../lib/zk-wire/index.js'
+import { rng } from '../support/rng.js'
 import { type Scenario, scenario } from './harness.js'
-
-/** mulberry32: a small seeded PRNG, so a failing sequence replays from its seed. */
-export function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = seed
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Few paths, so operations collide: NODEEXISTS, NOTEMPTY, BADVERSION and watches firing all happen. */
 const PATHS = ['/a', '/a/b', '/a/c', '/b', '/b/x', '/b/x/y', '/c']
