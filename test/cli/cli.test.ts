@@ -1,0 +1,190 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { type DevServer, startDevServer } from '../../lib/dev-server/index.js'
+import { ZooKeeper, digestACL } from '../../lib/zk-wire/index.js'
+import { makeTempDir, removeTempDir } from '../support/cleanup.js'
+import { fourLetterWord } from '../support/four-letter.js'
+import { freePort } from '../support/ports.js'
+import { waitFor } from '../support/wait.js'
+import { type CliProcess, cli, startCli } from './run-cli.js'
+
+const test = suite<{ server: DevServer; zk: ZooKeeper; running: CliProcess[]; at: string[] }>('zkcloud command line')
+
+test.before.each(async (ctx) => {
+  ctx.server = await startDevServer({ port: 0 })
+  ctx.zk = await ZooKeeper.connect(ctx.server.connectString)
+  ctx.running = []
+  ctx.at = ['--server', ctx.server.connectString]
+})
+test.after.each(async (ctx) => {
+  for (const p of ctx.running) p.child.kill('SIGKILL')
+  await Promise.all(ctx.running.map((p) => p.exited))
+  await ctx.zk.close()
+  await ctx.server.close()
+})
+
+test('help lists every command; no command or an unknown one is a usage error (2)', async () => {
+  const help = await cli(['help'])
+  assert.is(help.code, 0)
+  for (const c of ['ls', 'get', 'set', 'create', 'rm', 'stat', 'tree', 'watch', 'dev-server']) assert.match(help.text, new RegExp(`^  ${c} `, 'm'))
+  assert.match((await cli(['help', 'create'])).text, /^usage: zkcloud create \[-e\] \[-s\] \[-c\] \[-t ttl\] <path> \[data\|-\]/)
+  assert.is((await cli([])).code, 2)
+  const unknown = await cli(['frobnicate'])
+  assert.is(unknown.code, 2)
+  assert.match(unknown.stderr, /unknown command "frobnicate"/)
+})
+
+test('create, get, set, ls, stat and rm, with human output', async ({ at, zk }) => {
+  assert.equal(await cli([...at, 'create', '/app', 'hello']), { code: 0, stdout: Buffer.from('/app\n'), text: '/app\n', stderr: '' })
+  assert.is((await cli([...at, 'get', '/app'])).text, 'hello', 'data exactly, no newline when piped')
+  assert.is((await cli([...at, 'set', '/app', 'world'])).code, 0)
+  assert.is((await zk.getData('/app')).data.toString(), 'world')
+  await zk.create('/app/b')
+  await zk.create('/app/a')
+  assert.is((await cli([...at, 'ls', '/app'])).text, 'a\nb\n', 'sorted')
+  const stat = await cli([...at, 'stat', '/app'])
+  assert.match(stat.text, /^version\s+1$/m)
+  assert.match(stat.text, /^numChildren\s+2$/m)
+  assert.match(stat.text, /^czxid\s+0x[0-9a-f]+$/m)
+  assert.match(stat.text, /^mtime\s+\d{4}-\d\d-\d\dT/m)
+  assert.is((await cli([...at, 'rm', '/app/a'])).code, 0)
+  assert.is(await zk.exists('/app/a'), null)
+})
+
+test('create modes: sequential, ephemeral (gone when the command ends), container, TTL, and refused mixes', async ({ at, zk }) => {
+  await zk.create('/q')
+  assert.is((await cli([...at, 'create', '-s', '/q/job-', 'x'])).text, '/q/job-0000000000\n')
+  assert.is((await cli([...at, 'create', '-e', '-s', '/q/e-'])).text, '/q/e-0000000001\n')
+  assert.is(await zk.exists('/q/e-0000000001'), null, 'the ephemeral went with the command’s session')
+  assert.is((await cli([...at, 'create', '-c', '/c'])).code, 0)
+  assert.is((await cli([...at, 'create', '-t', '60000', '/t'])).code, 0)
+  assert.ok(await zk.exists('/c'))
+  assert.ok(await zk.exists('/t'))
+  for (const bad of [['-c', '-e'], ['-e', '-t', '100'], ['-t', '0'], ['-t', 'soon']]) {
+    const r = await cli([...at, 'create', ...bad, '/bad'])
+    assert.is(r.code, 2, bad.join(' '))
+    assert.match(r.stderr, /usage: zkcloud create/)
+  }
+})
+
+test('--json: one document per line for results and for errors', async ({ at, zk }) => {
+  const created = JSON.parse((await cli([...at, '--json', 'create', '/j', 'v'])).text)
+  assert.is(created.path, '/j')
+  assert.is(created.stat.version, 0)
+  const got = JSON.parse((await cli([...at, 'get', '--json', '/j'])).text)
+  assert.equal([got.data, got.encoding, got.stat.dataLength, typeof got.stat.czxid, typeof got.stat.ctime], ['v', 'utf8', 1, 'string', 'number'])
+  await zk.create('/j/k')
+  assert.equal(JSON.parse((await cli([...at, '--json', 'ls', '/j'])).text), ['k'])
+  assert.equal(JSON.parse((await cli([...at, '--json', 'tree', '/j'])).text), { name: 'j', path: '/j', children: [{ name: 'k', path: '/j/k', children: [] }] })
+  const missing = await cli([...at, '--json', 'get', '/nope'])
+  assert.is(missing.code, 1)
+  assert.equal(JSON.parse(missing.stderr), { error: 'NONODE', code: -101, message: 'no node (getData /nope)', path: '/nope' })
+})
+
+test('binary data: raw bytes on stdout, base64 in JSON; data from stdin with -', async ({ at, zk }) => {
+  const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe, 10])
+  assert.is((await cli([...at, 'create', '/bin', '-'], { input: bytes })).code, 0)
+  assert.ok((await zk.getData('/bin')).data.equals(bytes))
+  assert.ok((await cli([...at, 'get', '/bin'])).stdout.equals(bytes))
+  const json = JSON.parse((await cli([...at, '--json', 'get', '/bin'])).text)
+  assert.equal([json.encoding, Buffer.from(json.data, 'base64').equals(bytes)], ['base64', true])
+  assert.is((await cli([...at, 'set', '/bin', '-'], { input: 'text now' })).code, 0)
+  assert.is((await zk.getData('/bin')).data.toString(), 'text now')
+})
+
+test('exit status: 1 when the server refuses, 2 for a bad command line, 3 when no server answers', async ({ at, zk }) => {
+  await zk.create('/v', 'x')
+  const cases: Array<[string[], number, RegExp]> = [
+    [['get', '/nope'], 1, /NONODE/],
+    [['create', '/v'], 1, /NODEEXISTS/],
+    [['set', '-v', '7', '/v', 'y'], 1, /BADVERSION/],
+    [['rm', '-v', '3', '/v'], 1, /BADVERSION/],
+    [['create', '/missing/child'], 1, /NONODE/],
+    [['ls'], 2, /missing <path>/],
+    [['ls', '--wat', '/'], 2, /Unknown option '--wat'/],
+    [['set', '-v', 'x', '/v', 'y'], 2, /--data-version needs an integer/],
+    [['--auth', 'nocolon', 'ls', '/'], 2, /--auth needs scheme:credentials/],
+    [['--timeout', 'soon', 'ls', '/'], 2, /--timeout needs an integer/],
+  ]
+  for (const [args, code, message] of cases) {
+    const r = await cli([...at, ...args])
+    assert.is(r.code, code, args.join(' '))
+    assert.match(r.stderr, message)
+  }
+  const nobody = await cli(['--server', `127.0.0.1:${await freePort()}`, '--timeout', '300', 'ls', '/'])
+  assert.is(nobody.code, 3)
+  assert.match(nobody.stderr, /cannot reach 127\.0\.0\.1:\d+ within 300 ms/)
+})
+
+test('rm -r deletes a subtree; tree draws one', async ({ at, zk }) => {
+  for (const p of ['/t', '/t/a', '/t/a/x', '/t/b']) await zk.create(p)
+  assert.is((await cli([...at, 'tree', '/t'])).text, '/t\n├── a\n│   └── x\n└── b\n')
+  assert.is((await cli([...at, 'rm', '/t'])).code, 1, 'not empty')
+  assert.is((await cli([...at, 'rm', '-r', '/t'])).code, 0)
+  assert.is(await zk.exists('/t'), null)
+  assert.is((await cli([...at, 'rm', '-r', '/t'])).code, 1, 'gone already')
+})
+
+test('--server takes a chroot, ZK_HOSTS is the default, --auth adds credentials', async ({ server, at, zk }) => {
+  await zk.create('/root')
+  await zk.create('/root/inside')
+  assert.is((await cli(['--server', `${server.connectString}/root`, 'ls', '/'])).text, 'inside\n')
+  assert.is((await cli(['ls', '/root'], { env: { ZK_HOSTS: server.connectString } })).text, 'inside\n')
+  await zk.create('/locked', 'secret', { acl: [digestACL('alice', 'pw')] })
+  assert.is((await cli([...at, 'get', '/locked'])).code, 1)
+  assert.is((await cli([...at, '--auth', 'digest:alice:pw', 'get', '/locked'])).text, 'secret')
+})
+
+test('watch streams events until interrupted, then exits 0; -r covers the subtree', async ({ server, at, zk, running }) => {
+  await zk.create('/w')
+  const plain = startCli([...at, 'watch', '/w'])
+  const deep = startCli([...at, '--json', 'watch', '-r', '/w'])
+  running.push(plain, deep)
+  // Each persistent watch sits in both of the server's watch tables.
+  await waitFor('both watches to be set', async () => /^zk_watch_count\t4$/m.test(await fourLetterWord('127.0.0.1', server.port, 'mntr')))
+  await zk.setData('/w', 'x')
+  await zk.create('/w/c')
+  await zk.setData('/w/c', 'y')
+  await plain.line(/^NodeChildrenChanged \/w$/)
+  await deep.line(/"NodeDataChanged","path":"\/w\/c"/)
+  plain.child.kill('SIGINT')
+  deep.child.kill('SIGTERM')
+  const [p, d] = await Promise.all([plain.exited, deep.exited])
+  assert.equal([p.code, d.code], [0, 0])
+  assert.is(p.text, 'NodeDataChanged /w\nNodeChildrenChanged /w\n')
+  assert.equal(d.text.trim().split('\n').map((l) => JSON.parse(l)), [
+    { type: 'NodeDataChanged', path: '/w' },
+    { type: 'NodeCreated', path: '/w/c' },
+    { type: 'NodeDataChanged', path: '/w/c' },
+  ])
+})
+
+test('dev-server runs until interrupted, and keeps its data in --data-dir across restarts', async ({ running }) => {
+  const dataDir = makeTempDir('cli-dev-server')
+  try {
+    const port = String(await freePort())
+    const first = startCli(['dev-server', '--port', port, '--data-dir', dataDir, '--tick-time', '500'])
+    running.push(first)
+    assert.match(await first.line(/listening/), new RegExp(`^dev server listening on 127\\.0\\.0\\.1:${port} \\(snapshot in `))
+    const at = ['--server', `127.0.0.1:${port}`]
+    assert.is((await cli([...at, 'create', '/kept', 'yes'])).code, 0)
+    first.child.kill('SIGTERM')
+    assert.is((await first.exited).code, 0)
+    const second = startCli(['dev-server', '--json', '--port', port, '--data-dir', dataDir])
+    running.push(second)
+    assert.equal(JSON.parse(await second.line(/listening/)), { listening: `127.0.0.1:${port}` })
+    assert.is((await cli([...at, 'get', '/kept'])).text, 'yes')
+    second.child.kill('SIGINT')
+    assert.is((await second.exited).code, 0)
+    const busy = startCli(['dev-server', '--port', port])
+    running.push(busy)
+    await busy.line(/listening/)
+    const refused = await cli(['dev-server', '--port', port])
+    assert.is(refused.code, 1)
+    assert.match(refused.stderr, /EADDRINUSE/)
+  } finally {
+    removeTempDir(dataDir)
+  }
+})
+
+test.run()

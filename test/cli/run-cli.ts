@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { trackPid, untrackPid } from '../support/cleanup.js'
+
+/** The built executable, as npm's `bin` runs it. */
+export const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url))
+
+/** What a finished `zkcloud` run left behind. */
+export interface CliResult {
+  code: number | null
+  stdout: Buffer
+  stderr: string
+  /** stdout as text. */
+  text: string
+}
+
+/** A running `zkcloud`, for the commands that run until interrupted. */
+export interface CliProcess {
+  child: ChildProcess
+  /** Resolves with the first stdout line matching `pattern`. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>
+  /** Everything written to stdout so far. */
+  output(): string
+  exited: Promise<CliResult>
+}
+
+/** Starts `zkcloud args…` with `env` added to this process's environment (ZK_HOSTS removed unless given). */
+export function startCli(args: string[], options: { env?: Record<string, string>; input?: Buffer | string } = {}): CliProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
+  if (options.env?.ZK_HOSTS === undefined) delete env.ZK_HOSTS
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  if (child.pid !== undefined) trackPid(child.pid)
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  const waiters: Array<() => void> = []
+  child.stdout!.on('data', (b: Buffer) => {
+    out.push(b)
+    for (const w of waiters.splice(0)) w()
+  })
+  child.stderr!.on('data', (b: Buffer) => err.push(b))
+  child.stdin!.end(options.input)
+  const output = (): string => Buffer.concat(out).toString('utf8')
+  const exited = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => {
+      if (child.pid !== undefined) untrackPid(child.pid)
+      const stdout = Buffer.concat(out)
+      resolve({ code, stdout, text: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8') })
+    }),
+  )
+  const line = async (pattern: RegExp, timeoutMs = 10_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const found = output().split('\n').find((l) => pattern.test(l))
+      if (found !== undefined) return found
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line matching ${pattern} in:\n${output()}\n${Buffer.concat(err).toString('utf8')}`)
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve)
+        setTimeout(resolve, 100)
+      })
+    }
+  }
+  return { child, line, output, exited }
+}
+
+/** Runs `zkcloud args…` to completion. */
+export function cli(args: string[], options?: { env?: Record<string, string>; input?: Buffer | string }): Promise<CliResult> {
+  return startCli(args, options).exited
+}
