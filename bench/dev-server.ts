@@ -17,6 +17,8 @@ const IN_FLIGHT = envInt('IN_FLIGHT', 1_000)
 const VALUE = Buffer.alloc(100, 0x61)
 const PATH = `/bench-dev-server-${process.pid}`
 const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url))
+/** The test kit starts ZooKeeper tuned for quick starts (C1 only, 256 MB); give it its full JIT and heap here. */
+const SERVER_JVM = ['-XX:TieredStopAtLevel=4', '-Xms512m', '-Xmx1g']
 
 /** Keeps IN_FLIGHT calls outstanding until `count` have completed; returns ops/s. */
 async function pipelined(count: number, call: (i: number) => Promise<unknown>): Promise<number> {
@@ -63,7 +65,7 @@ async function startDevServerProcess(): Promise<{ connectString: string; stop():
 }
 
 async function main(): Promise<void> {
-  const real = await benchServers(1)
+  const real = await benchServers(1, { jvmFlags: SERVER_JVM })
   const dev = await startDevServerProcess().catch(async (err) => {
     await real.stop()
     throw err
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   }
   const d = figures.get('dev server')!
   const z = figures.get('ZooKeeper 3.8')!
-  console.log(`\nDev server vs ZooKeeper 3.8.0 (standalone, forceSync=no), both on loopback, same client; ${ROUNDS} rounds (medians), ${OPS} ops per run, ${IN_FLIGHT} in flight, 100-byte values`)
+  console.log(`\nDev server vs ZooKeeper 3.8.0 (standalone, forceSync=no, JVM ${SERVER_JVM.join(' ')}), both on loopback, same client; ${ROUNDS} rounds (medians), ${OPS} ops per run, ${IN_FLIGHT} in flight, 100-byte values`)
   console.log('The dev server keeps everything in memory: no transaction log, no fsync, no quorum. ZooKeeper here writes its log without fsync.\n')
   const row = (label: string, a: number[], b: number[]): Array<string | number> => [label, `${median(a).toFixed(0)} ops/s`, `${median(b).toFixed(0)} ops/s`, `${(median(a) / median(b)).toFixed(2)}x`]
   table(

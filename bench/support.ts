@@ -1,4 +1,4 @@
-import { startEnsemble, type Ensemble } from '../test/support/ensemble.js'
+import { startEnsemble, type Ensemble, type EnsembleOptions } from '../test/support/ensemble.js'
 
 /** Percentile of a sorted array (nearest rank). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -27,12 +27,13 @@ export function table(header: string[], rows: Array<Array<string | number>>): vo
 
 /**
  * ZooKeeper servers for a benchmark: `ZK_BENCH_HOSTS` if set, otherwise
- * real servers started from the installed ZooKeeper (and stopped by `stop`).
+ * real servers started from the installed ZooKeeper (and stopped by `stop`);
+ * `options` go to `startEnsemble` (JVM flags, say).
  */
-export async function benchServers(size: 1 | 3 = 1): Promise<{ connectString: string; ensemble?: Ensemble; stop(): Promise<void> }> {
+export async function benchServers(size: 1 | 3 = 1, options: Omit<EnsembleOptions, 'size'> = {}): Promise<{ connectString: string; ensemble?: Ensemble; stop(): Promise<void> }> {
   const hosts = process.env.ZK_BENCH_HOSTS
   if (hosts) return { connectString: hosts, stop: async () => {} }
-  const ensemble = await startEnsemble({ size, tickTime: 500 })
+  const ensemble = await startEnsemble({ size, tickTime: 500, ...options })
   return { connectString: ensemble.connectString, ensemble, stop: () => ensemble.stop() }
 }
 
