@@ -127,16 +127,18 @@ export class DataTree {
     }
   }
 
-  createNode(path: string, data: Buffer | null, acl: readonly ACL[], owner: bigint, parentCVersion: number, zxid: bigint, time: bigint): Stat {
+  /** Adds a checked node: `parentCVersion` is the parent's new count of child creations. */
+  createNode(node: { path: string; data: Buffer | null; acl: readonly ACL[]; owner: bigint; parentCVersion: number }, zxid: bigint, time: bigint): Stat {
+    const { path, data, acl, owner, parentCVersion } = node
     const parentPath = parentOf(path)
     const parent = this.nodes.get(parentPath)!
     if (parentCVersion > parent.cversion) {
       parent.cversion = parentCVersion
       parent.pzxid = zxid
     }
-    const node: ZNode = { data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, aversion: 0, cversion: 0, owner, children: new Set() }
-    this.attach(path, node)
-    const stat = this.stat(node)
+    const created: ZNode = { data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, aversion: 0, cversion: 0, owner, children: new Set() }
+    this.attach(path, created)
+    const stat = this.stat(created)
     this.dataWatches.trigger(path, EventType.NodeCreated)
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged)
     return stat
@@ -155,7 +157,9 @@ export class DataTree {
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged)
   }
 
-  setData(path: string, data: Buffer | null, version: number, zxid: bigint, time: bigint): Stat {
+  /** Replaces a node's data; `version` is its new version. */
+  setData(change: { path: string; data: Buffer | null; version: number }, zxid: bigint, time: bigint): Stat {
+    const { path, data, version } = change
     const node = this.nodes.get(path)!
     node.data = data
     node.mtime = time
@@ -166,10 +170,11 @@ export class DataTree {
     return stat
   }
 
-  setACL(path: string, acl: readonly ACL[], aversion: number): Stat {
-    const node = this.nodes.get(path)!
-    node.acl = acl
-    node.aversion = aversion
+  /** Replaces a node's ACL; `version` is its new ACL version. */
+  setACL(change: { path: string; acl: readonly ACL[]; version: number }): Stat {
+    const node = this.nodes.get(change.path)!
+    node.acl = change.acl
+    node.aversion = change.version
     return this.stat(node)
   }
 

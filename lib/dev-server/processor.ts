@@ -2,10 +2,8 @@ import { Code, ProtocolError } from '../zk-wire/errors.js'
 import { JuteReader } from '../zk-wire/jute.js'
 import { logger } from '../zk-wire/log.js'
 import {
-  type CreateRequest,
   type SubOp,
   type SubResult,
-  CreateFlags,
   OpCode,
   Xid,
   multiOps,
@@ -14,12 +12,12 @@ import {
   readConnectRequest,
   readRequestHeader,
 } from '../zk-wire/operations.js'
-import type { Stat } from '../zk-wire/records.js'
 import { digestIdentity } from './acl-check.js'
 import type { ClientConnection } from './connection.js'
 import { DataTree } from './data-tree.js'
 import { Failure } from './failure.js'
-import { type CreateTxn, Prep, type SetDataTxn, type Txn } from './prep.js'
+import { isRead, readSubOps, runMulti } from './multi.js'
+import { Prep } from './prep.js'
 import { reads, subRead } from './reads.js'
 import { SessionTracker } from './sessions.js'
 
@@ -49,15 +47,6 @@ const WRITES: ReadonlySet<number> = new Set([
   OpCode.deleteContainer,
   OpCode.closeSession,
 ])
-
-const isRead = (sub: SubOp): boolean => sub.type === 'getData' || sub.type === 'getChildren'
-
-/** Reads the operations of a multi or multiRead; like ZooKeeper, refuses a list that mixes reads and writes. */
-function readSubOps(op: typeof multiOps.multi, r: JuteReader): readonly SubOp[] {
-  const subs = op.readRequest(r)
-  if (subs.some(isRead) && !subs.every(isRead)) throw new ProtocolError('reads and writes mixed in one multi')
-  return subs
-}
 
 function codeOf(err: unknown): number {
   if (err instanceof Failure) return err.code
@@ -189,29 +178,32 @@ export class Processor {
     this.options.changed()
     try {
       switch (type) {
-        case OpCode.create:
-          return conn.reply(xid, zxid, 0, ops.create, this.create(prep.create(type, ops.create.readRequest(r), -1), zxid, time).path)
+        case OpCode.create: {
+          const txn = prep.create(type, ops.create.readRequest(r), -1)
+          this.tree.createNode(txn, zxid, time)
+          return conn.reply(xid, zxid, 0, ops.create, txn.path)
+        }
         case OpCode.create2:
         case OpCode.createContainer:
         case OpCode.createTTL: {
           const op = type === OpCode.createTTL ? ops.createTTL : ops.create2
           const req = op.readRequest(r)
-          return conn.reply(xid, zxid, 0, op, this.create(prep.create(type, req, req.ttl === undefined ? -1 : Number(req.ttl)), zxid, time))
+          const txn = prep.create(type, req, req.ttl === undefined ? -1 : Number(req.ttl))
+          return conn.reply(xid, zxid, 0, op, { path: txn.path, stat: this.tree.createNode(txn, zxid, time) })
         }
         case OpCode.delete:
           this.tree.deleteNode(prep.delete(ops.delete.readRequest(r)).path, zxid)
           return conn.reply(xid, zxid, 0)
         case OpCode.setData:
-          return conn.reply(xid, zxid, 0, ops.setData, this.setData(prep.setData(ops.setData.readRequest(r)), zxid, time))
-        case OpCode.setACL: {
-          const txn = prep.setACL(ops.setACL.readRequest(r))
-          return conn.reply(xid, zxid, 0, ops.setACL, this.tree.setACL(txn.path, txn.acl, txn.version))
-        }
+          return conn.reply(xid, zxid, 0, ops.setData, this.tree.setData(prep.setData(ops.setData.readRequest(r)), zxid, time))
+        case OpCode.setACL:
+          return conn.reply(xid, zxid, 0, ops.setACL, this.tree.setACL(prep.setACL(ops.setACL.readRequest(r))))
         case OpCode.check:
           prep.check(ops.check.readRequest(r))
           return conn.reply(xid, zxid, 0)
         case OpCode.multi:
-          return this.multi(conn, xid, zxid, time, prep, r)
+          // The reply header says OK even when an operation failed, as ZooKeeper's does.
+          return conn.reply(xid, zxid, 0, multiOps.multi, runMulti(this.tree, prep, readSubOps(multiOps.multi, r), zxid, time))
         case OpCode.closeSession:
           this.endSession(conn.sessionId, zxid)
           conn.reply(xid, zxid, 0)
@@ -224,81 +216,6 @@ export class Processor {
       }
     } catch (err) {
       conn.reply(xid, zxid, codeOf(err))
-    }
-  }
-
-  /**
-   * multi: every operation is checked against the ones before it; if all
-   * pass they are applied under one zxid, else nothing is and each reports
-   * OK before the failing one, its error, and RUNTIMEINCONSISTENCY after it.
-   * The reply header says OK either way, as ZooKeeper's does.
-   */
-  private multi(conn: ClientConnection, xid: number, zxid: bigint, time: bigint, prep: Prep, r: JuteReader): void {
-    const subs = readSubOps(multiOps.multi, r)
-    const txns: Txn[] = []
-    let failed: { index: number; code: number } | null = null
-    for (const [index, sub] of subs.entries()) {
-      try {
-        txns.push(this.prepare(prep, sub))
-      } catch (err) {
-        if (!(err instanceof Failure)) throw err
-        failed = { index, code: err.code }
-        break
-      }
-    }
-    const results: SubResult[] =
-      failed === null
-        ? txns.map((t) => this.apply(t, zxid, time))
-        : subs.map((_, i) => ({ type: 'error', err: i < failed.index ? Code.OK : i === failed.index ? failed.code : Code.RUNTIMEINCONSISTENCY }))
-    conn.reply(xid, zxid, 0, multiOps.multi, results)
-  }
-
-  /** One operation of a multi. Its create mode picks the create variant, as ZooKeeper's `Op.create` does. */
-  private prepare(prep: Prep, sub: SubOp): Txn {
-    switch (sub.type) {
-      case 'create':
-        return this.prepareCreate(prep, sub.req)
-      case 'delete':
-        return prep.delete(sub.req)
-      case 'setData':
-        return prep.setData(sub.req)
-      case 'check':
-        return prep.check(sub.req)
-      default:
-        throw new ProtocolError(`${sub.type} is not allowed in multi`)
-    }
-  }
-
-  private prepareCreate(prep: Prep, req: CreateRequest): Txn {
-    const { flags } = req
-    if (flags === CreateFlags.container) return prep.create(OpCode.createContainer, req, -1)
-    if (flags !== CreateFlags.persistent_with_ttl && flags !== CreateFlags.persistent_sequential_with_ttl) return prep.create(OpCode.create, req, -1)
-    if (req.ttl === undefined) throw new ProtocolError('a TTL create mode in a plain create record')
-    return prep.create(OpCode.createTTL, req, Number(req.ttl))
-  }
-
-  private create(txn: CreateTxn, zxid: bigint, time: bigint): { path: string; stat: Stat } {
-    return { path: txn.path, stat: this.tree.createNode(txn.path, txn.data, txn.acl, txn.owner, txn.parentCVersion, zxid, time) }
-  }
-
-  private setData(txn: SetDataTxn, zxid: bigint, time: bigint): Stat {
-    return this.tree.setData(txn.path, txn.data, txn.version, zxid, time)
-  }
-
-  /** Applies one checked operation of a multi and gives its result. */
-  private apply(txn: Txn, zxid: bigint, time: bigint): SubResult {
-    switch (txn.type) {
-      case 'create': {
-        const { path, stat } = this.create(txn, zxid, time)
-        return { type: 'create', path, stat: txn.withStat ? stat : null }
-      }
-      case 'delete':
-        this.tree.deleteNode(txn.path, zxid)
-        return { type: 'delete' }
-      case 'setData':
-        return { type: 'setData', stat: this.setData(txn, zxid, time) }
-      case 'check':
-        return { type: 'check' }
     }
   }
 
