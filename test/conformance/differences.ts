@@ -11,7 +11,7 @@ export const DIFFERENCES = {
   standaloneCheck:
     'A check (opcode 13) sent on its own, outside multi, gets an empty OK reply when it passes; ZooKeeper 3.8 fails to serialise that reply and sends nothing, so the caller waits forever. No client sends it.',
   createSessionRequest:
-    'A createSession request (opcode -10) after the handshake is refused with UNIMPLEMENTED and the connection is closed; ZooKeeper opens another session and answers with a stray handshake frame.',
+    'A createSession request (opcode -10) after the handshake is refused with UNIMPLEMENTED and the connection is closed; ZooKeeper re-registers the connection’s session with a timeout read from the request’s first four bytes and answers with a stray handshake frame.',
   fourLetterWords:
     'Only ruok, srvr, mntr and isro are answered; the other words get the answer ZooKeeper gives a word left out of 4lw.commands.whitelist. srvr reports zero latencies.',
   authProviders:

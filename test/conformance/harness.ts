@@ -107,16 +107,17 @@ export class Recorder {
 
   /**
    * Makes a round trip on every live client, then records the events each
-   * stream got since the last settle. With `unordered`, a stream's events
-   * are compared as a set ({@link DIFFERENCES.sessionEndOrder}).
+   * stream got since the last settle. With `unordered`, naming the
+   * difference that makes their order differ, a stream's events are compared
+   * as a set.
    */
-  async settle(options: { unordered?: boolean } = {}): Promise<void> {
+  async settle(options: { unordered?: keyof typeof DIFFERENCES } = {}): Promise<void> {
     await Promise.all([...this.clients.values()].filter((zk) => zk.state === 'connected').map((zk) => zk.exists('/').catch(() => null)))
     await this.flush(options)
   }
 
   /** Records the events received so far, without a round trip (to see what arrived before a reply). */
-  async flush(options: { unordered?: boolean } = {}): Promise<void> {
+  async flush(options: { unordered?: keyof typeof DIFFERENCES } = {}): Promise<void> {
     for (const [stream, w] of this.persistent) {
       while (w.pending > 0) {
         const { value } = await w.next()

@@ -113,7 +113,7 @@ export function randomScenario(seed: number, steps = 120): Scenario {
         case 'reopen':
           await zk.close()
           generation[i] = generation[i]! + 1
-          await t.settle({ unordered: true })
+          await t.settle({ unordered: 'sessionEndOrder' })
           await open(i)
           t.note(`${who} reopened`, 'ok')
           break

@@ -24,7 +24,7 @@ export const sessionScenarios: Scenario[] = [
     await t.do('b: watch / children', b.getChildren('/', { watch: t.watcher('b') }))
     await t.do('b: watch /d children', b.getChildren('/d', { watch: t.watcher('b') }))
     await a.close()
-    await t.settle({ unordered: true })
+    await t.settle({ unordered: 'sessionEndOrder' })
     await t.do('stat /d', b.exists('/d'))
     await t.do('children', b.getChildren('/'))
   }),
