@@ -24,6 +24,7 @@ export interface ZNode {
   readonly children: Set<string>
 }
 
+/** What a node is, as its stored owner says. */
 export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl'
 
 /** The owner ZooKeeper stores for a container node. */
@@ -38,6 +39,7 @@ export function ttlOwner(ttl: number): bigint {
   return BigInt.asIntN(64, EXTENDED | BigInt(ttl))
 }
 
+/** The kind of node a stored owner marks (ZooKeeper's `EphemeralType`). */
 export function kindOf(owner: bigint): NodeKind {
   if (owner === 0n) return 'persistent'
   if (owner === CONTAINER_OWNER) return 'container'

@@ -17,22 +17,26 @@ export interface CreateTxn {
   parentCVersion: number
   withStat: boolean
 }
+/** A checked deletion. */
 export interface DeleteTxn {
   type: 'delete'
   path: string
 }
+/** A checked data change; `version` is the new version. */
 export interface SetDataTxn {
   type: 'setData'
   path: string
   data: Buffer | null
   version: number
 }
+/** A checked ACL change (`fixupACL` applied); `version` is the new ACL version. */
 export interface SetACLTxn {
   type: 'setACL'
   path: string
   acl: ACL[]
   version: number
 }
+/** A version check that passed (a multi operation that changes nothing). */
 export interface CheckTxn {
   type: 'check'
   path: string

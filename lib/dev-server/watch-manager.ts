@@ -37,6 +37,7 @@ export class WatchManager {
     return n
   }
 
+  /** Sets `watcher`'s watch on `path`, replacing the mode of any watch it held there. */
   add(path: string, watcher: Watcher, mode: WatchMode = WatchMode.standard): void {
     let set = this.table.get(path)
     if (set === undefined) this.table.set(path, (set = new Set()))
