@@ -25,7 +25,9 @@ import {
   multiOps,
   ops,
 } from './operations.js'
+import { fourLetterWord } from './four-letter.js'
 import { toClientPath, toServerPath, validatePath } from './paths.js'
+import { DigestMd5, type SaslOptions } from './sasl.js'
 import { PersistentWatch } from './persistent-watch.js'
 import type { ACL, Stat } from './records.js'
 import { WatchRegistry } from './watches.js'
@@ -62,6 +64,8 @@ export interface ZooKeeperOptions {
   auth?: Array<[scheme: string, credentials: string | Buffer]>
   /** Connect over TLS (to `secureClientPort`). */
   tls?: TlsOptions
+  /** Authenticate with SASL DIGEST-MD5 on every connection. */
+  sasl?: SaslOptions
   /** Capture the caller's stack on every call so errors point at it. Default true. */
   captureStack?: boolean
 }
@@ -91,6 +95,7 @@ const EMPTY = Buffer.alloc(0)
 const NO_PASSWORD = Buffer.alloc(16)
 const MAX_TTL = 0xffffffffff
 const SET_WATCHES_MAX_PATH_BYTES = 128 * 1024
+const MAX_RW_PROBE_MS = 10_000
 
 function toBytes(data: Data | null): Uint8Array | null {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data
@@ -172,13 +177,19 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   /** Replies owed for auth packets on the current connection, in order; `null` for re-sent ones. */
   private authReplies = new Fifo<{ resolve: () => void; reject: (e: Error) => void } | null>()
   private retryTimer: NodeJS.Timeout | null = null
+  private roProbe: NodeJS.Timeout | null = null
+  /** A session got from a read-only server is not valid on read-write ones (the Java client's `seenRwServerBefore`). */
+  private seenRwServer = false
   private connecting: Socket | null = null
   private closing: Promise<void> | null = null
   private readonly done: Promise<Error | void>
   private resolveDone!: (e: Error | void) => void
 
   /** Starts connecting at once; prefer {@link ZooKeeper.connect}, which also waits for the session. */
-  constructor(connectString: string, options: ZooKeeperOptions = {}) {
+  constructor(
+    private readonly connectString: string,
+    options: ZooKeeperOptions = {},
+  ) {
     super()
     const parsed = parseConnectString(connectString)
     this.chroot = parsed.chroot
@@ -192,6 +203,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       captureStack: options.captureStack ?? true,
     }
     if (options.sessionId !== undefined) {
+      this.seenRwServer = true
       this._sessionId = options.sessionId
       this._sessionPassword = options.sessionPassword ?? NO_PASSWORD
     }
@@ -339,8 +351,8 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
           protocolVersion: 0,
           lastZxidSeen: this.lastZxid,
           timeout: this.options.sessionTimeout,
-          sessionId: this._sessionId,
-          password: this._sessionPassword,
+          sessionId: this.seenRwServer ? this._sessionId : 0n,
+          password: this.seenRwServer ? this._sessionPassword : NO_PASSWORD,
           readOnly: this.options.canBeReadOnly,
         })
         .then(
@@ -376,18 +388,72 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     this._sessionId = resp.sessionId
     this._sessionPassword = resp.password
     this._negotiatedTimeout = resp.timeout
+    if (!resp.readOnly) this.seenRwServer = true
     this.hosts.connected()
     this.conn = conn
     conn.open(resp.timeout)
     log('%s session 0x%s on %s:%d (timeout %d ms%s)', resumed ? 'resumed' : 'new', resp.sessionId.toString(16), address.host, address.port, resp.timeout, resp.readOnly ? ', read-only' : '')
+    const sasl = this.options.sasl
+    if (sasl === undefined) {
+      this.ready(conn, resp.readOnly)
+      return
+    }
+    authenticate(new DigestMd5(sasl), (token) => this.onConnection(conn, ops.sasl, { token })).then(
+      () => this.ready(conn, resp.readOnly),
+      (err: Error) => {
+        if (this.conn !== conn) return
+        if (err instanceof ZkError && err.code === Code.CONNECTIONLOSS) return
+        this.finish('authFailed', new ZkError(Code.AUTHFAILED, { op: 'sasl', message: `SASL authentication failed: ${err.message}`, cause: err }))
+      },
+    )
+  }
+
+  /** Sends a request on a connection that is not yet in use for calls (during the SASL exchange). */
+  private onConnection<Req, Res>(conn: Connection, op: Operation<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => conn.send(new Call<Res>(op, req, undefined, resolve, reject, undefined, undefined), req))
+  }
+
+  /** The connection is authenticated: re-send credentials and watches, then let calls through. */
+  private ready(conn: Connection, readOnly: boolean): void {
+    if (this.conn !== conn || this.isTerminal()) return
     this.authReplies = new Fifo()
     for (const a of this.authInfo) {
       conn.sendAuth(a.scheme, a.auth)
       this.authReplies.push(null)
     }
-    if (resumed) this.resetWatches(conn)
-    this.setState(resp.readOnly ? 'connectedReadOnly' : 'connected')
+    this.resetWatches(conn)
+    this.setState(readOnly ? 'connectedReadOnly' : 'connected')
     this.flushWaiting(conn)
+    if (readOnly) this.seekReadWriteServer(conn)
+  }
+
+  /**
+   * While attached to a read-only server, probes the other servers (the `isro`
+   * four-letter word, as the Java client does) with a growing interval; when
+   * one answers read-write, drops the read-only connection and moves there.
+   */
+  private seekReadWriteServer(conn: Connection): void {
+    let intervalMs = 100
+    const probe = async (): Promise<void> => {
+      this.roProbe = null
+      if (this.conn !== conn || !conn.isOpen) return
+      const current = `${conn.socket.remoteAddress}:${conn.socket.remotePort}`
+      const others = this.hosts.all().filter((h) => `${h.host}:${h.port}` !== current)
+      const answers = await Promise.all(others.map((h) => fourLetterWord(h, 'isro', 1000, this.options.tls).then((a) => (a === 'rw' ? h : null), () => null)))
+      const rw = answers.find((h) => h !== null)
+      if (this.conn !== conn || !conn.isOpen) return
+      if (rw) {
+        log('read-write server found at %s:%d; leaving read-only mode', rw.host, rw.port)
+        this.hosts.prefer(rw)
+        conn.close(Code.CONNECTIONLOSS, new Error('moving to a read-write server'))
+        return
+      }
+      intervalMs = Math.min(intervalMs * 2, MAX_RW_PROBE_MS)
+      this.roProbe = setTimeout(() => void probe(), intervalMs)
+      this.roProbe.unref()
+    }
+    this.roProbe = setTimeout(() => void probe(), intervalMs)
+    this.roProbe.unref()
   }
 
   /** Re-sets every watch after a reconnect, split into packets below the server's size limit. */
@@ -415,6 +481,8 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     this.lastZxid = conn.lastZxid > this.lastZxid ? conn.lastZxid : this.lastZxid
     if (this.conn !== conn) return
     this.conn = null
+    if (this.roProbe) clearTimeout(this.roProbe)
+    this.roProbe = null
     for (const waiter of this.authReplies.drain()) waiter?.reject(new ZkError(Code.CONNECTIONLOSS, { op: 'addAuth' }))
     if (this.isTerminal() || this.closing) return
     log('disconnected: %s', reason.message)
@@ -449,7 +517,9 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     if (this.isTerminal()) return
     this._state = state
     if (this.retryTimer) clearTimeout(this.retryTimer)
+    if (this.roProbe) clearTimeout(this.roProbe)
     this.retryTimer = null
+    this.roProbe = null
     this.connecting?.destroy()
     this.connecting = null
     const conn = this.conn
@@ -492,6 +562,17 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return this.close()
   }
 
+  /**
+   * A new client with the same connect string and options but a fresh
+   * session: what an application does after `expired` (this client never
+   * starts a new session by itself, so nothing it held is silently lost).
+   * Watches and ephemeral nodes of the old session are not carried over.
+   */
+  newSession(): Promise<ZooKeeper> {
+    const { sessionId: _id, sessionPassword: _pw, ...options } = this.options
+    return ZooKeeper.connect(this.connectString, options)
+  }
+
   // ---------------------------------------------------------------- calls
 
   private submit<Req, Res>(op: Operation<Req, any>, req: Req, path: string | undefined, onReply?: (err: number, value: any) => Res): Promise<Res> {
@@ -505,7 +586,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       if (this.closing) return call.fail(Code.CLOSED)
       if (this.isTerminal()) return call.fail(TERMINAL_CODES[this._state as Terminal])
       const conn = this.conn
-      if (conn?.isOpen) conn.send(call, req)
+      if (conn?.isOpen && (this._state === 'connected' || this._state === 'connectedReadOnly')) conn.send(call, req)
       else this.enqueue(call as Call<unknown>)
     })
   }
@@ -863,6 +944,15 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
         return raw.map((r, i) => this.toResult(r, list[i]))
       })
     })
+  }
+}
+
+/** Runs a SASL exchange: the mechanism answers each server token until it is complete. */
+async function authenticate(mechanism: DigestMd5, send: (token: Buffer) => Promise<Buffer | null>): Promise<void> {
+  let token = mechanism.step(Buffer.alloc(0))
+  while (!mechanism.complete) {
+    const reply = await send(token)
+    token = mechanism.step(reply ?? Buffer.alloc(0))
   }
 }
 

@@ -86,6 +86,17 @@ export class HostList {
     return this.hosts.length
   }
 
+  /** Every host, in the order they are tried. */
+  all(): readonly HostAddress[] {
+    return this.hosts
+  }
+
+  /** Makes `address` the next host to try (e.g. a read-write server found while read-only). */
+  prefer(address: HostAddress): void {
+    const i = this.hosts.findIndex((h) => h.host === address.host && h.port === address.port)
+    if (i !== -1) this.index = (i - 1 + this.hosts.length) % this.hosts.length
+  }
+
   /** The next host to try and how long to wait before trying it. */
   next(): { address: HostAddress; delayMs: number } {
     this.index = (this.index + 1) % this.hosts.length
