@@ -56,14 +56,19 @@ class Pair {
       from.on('data', chunk => link.push(chunk))
       from.on('end', () => link.push('end'))
       from.on('error', () => link.push('reset'))
-      from.on('close', () => { if (--open === 0) { this.destroy(); onClosed() } })
+      from.on('close', () => {
+        if (--open > 0) return
+        for (const link of this.links) link.clear()
+        onClosed()
+      })
     }
   }
 
-  destroy(): void {
+  /** Drop both sockets at once with a reset, as a broken link would. */
+  reset(): void {
     for (const link of this.links) link.clear()
-    this.client.destroy()
-    this.upstream.destroy()
+    this.client.resetAndDestroy()
+    this.upstream.resetAndDestroy()
   }
 }
 
@@ -117,9 +122,9 @@ export class TcpProxy {
     return this.#delayMs
   }
 
-  /** Destroy every current connection (both sides). New connections are still accepted. */
+  /** Reset every current connection (both sides see ECONNRESET). New ones are still accepted. */
   cut(): void {
-    for (const pair of this.#pairs) pair.destroy()
+    for (const pair of this.#pairs) pair.reset()
     this.#pairs.clear()
   }
 
