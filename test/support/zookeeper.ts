@@ -12,7 +12,7 @@ export type ZooKeeperSource = 'env' | 'testcontainers' | 'local'
 export interface ZooKeeperHandle {
   connectString: string
   source: ZooKeeperSource
-  /** The local server process, when this process started it (for `logs()`). */
+  /** The local server, when this process started it (its `logs()` help explain failures). */
   ensemble?: Ensemble
   /** Stop the server if this process started it; otherwise do nothing. */
   stop(): Promise<void>
