@@ -1,4 +1,5 @@
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net'
+import { freePort } from './ports.js'
 
 type Item = Buffer | 'end' | 'reset'
 
@@ -78,22 +79,24 @@ class Pair {
  * Bytes are forwarded exactly and in order, ends and resets included.
  */
 export class TcpProxy {
-  #port = 0
+  #port: number
   #server: Server | null = null
   #target: { host: string; port: number }
   #pairs = new Set<Pair>()
   #stalled = false
   #delayMs = 0
 
-  private constructor(target: { host: string; port: number }) {
+  private constructor(port: number, target: { host: string; port: number }) {
+    this.#port = port
     this.#target = target
   }
 
   /** Listen on a free port of 127.0.0.1 and forward every connection to `targetHost:targetPort`. */
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     assertLoopback(targetHost)
-    const proxy = new TcpProxy({ host: targetHost, port: targetPort })
-    await proxy.#listen(0)
+    // A port below the ephemeral range, so that `accept()` can always listen on it again.
+    const proxy = new TcpProxy(await freePort(), { host: targetHost, port: targetPort })
+    await proxy.#listen()
     return proxy
   }
 
@@ -136,7 +139,7 @@ export class TcpProxy {
 
   /** Listen again, on the same port, after `refuse()`. */
   async accept(): Promise<void> {
-    if (!this.#server) await this.#listen(this.port)
+    if (!this.#server) await this.#listen()
   }
 
   /** Stop forwarding in both directions; keep the sockets open and buffer what arrives. */
@@ -161,7 +164,7 @@ export class TcpProxy {
     this.#target = { host, port }
   }
 
-  /** Stop listening and destroy every connection. */
+  /** Stop listening and reset every connection. */
   async close(): Promise<void> {
     const server = this.#server
     this.refuse()
@@ -169,15 +172,12 @@ export class TcpProxy {
     if (server) await new Promise(resolve => server.once('close', resolve))
   }
 
-  #listen(port: number): Promise<void> {
+  #listen(): Promise<void> {
     const server = createServer({ allowHalfOpen: true }, client => this.#onConnection(client))
     this.#server = server
     return new Promise((resolve, reject) => {
       server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => {
-        this.#port = (server.address() as { port: number }).port
-        resolve()
-      })
+      server.listen(this.#port, '127.0.0.1', () => resolve())
     })
   }
 
