@@ -79,7 +79,8 @@ class Pair {
  * Bytes are forwarded exactly and in order, ends and resets included.
  */
 export class TcpProxy {
-  #port: number
+  /** The port clients connect to. */
+  readonly port: number
   #server: Server | null = null
   #target: { host: string; port: number }
   #pairs = new Set<Pair>()
@@ -87,7 +88,7 @@ export class TcpProxy {
   #delayMs = 0
 
   private constructor(port: number, target: { host: string; port: number }) {
-    this.#port = port
+    this.port = port
     this.#target = target
   }
 
@@ -98,11 +99,6 @@ export class TcpProxy {
     const proxy = new TcpProxy(await freePort(), { host: targetHost, port: targetPort })
     await proxy.#listen()
     return proxy
-  }
-
-  /** The port clients connect to. */
-  get port(): number {
-    return this.#port
   }
 
   /** `127.0.0.1:<port>`, for connect strings. */
@@ -177,7 +173,7 @@ export class TcpProxy {
     this.#server = server
     return new Promise((resolve, reject) => {
       server.once('error', reject)
-      server.listen(this.#port, '127.0.0.1', () => resolve())
+      server.listen(this.port, '127.0.0.1', () => resolve())
     })
   }
 
