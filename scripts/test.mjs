@@ -79,10 +79,12 @@ function runFile(file, env) {
       }
     })
     child.stderr.on('data', chunk => process.stderr.write(chunk))
+    // Whatever the file left behind in its group goes too; that also closes the pipes a
+    // leftover grandchild would otherwise hold open, delaying 'close'.
+    child.on('exit', () => killGroup(child.pid))
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       clearTimeout(graceTimer)
-      killGroup(child.pid) // whatever the file left behind in its group
       current = undefined
       if (!verdict && code === 0) verdict = { status: 'passed' }
       verdict ??= { status: 'failed', detail: signal ? `killed by ${signal}` : `exit code ${code}` }
