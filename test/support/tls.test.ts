@@ -1,11 +1,11 @@
 import { connect, type TLSSocket } from 'node:tls'
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startEnsemble, type Ensemble } from './ensemble.js'
 import { rejection } from './rejection.js'
 import { withLogs } from './with-logs.js'
+import { ensembleSuite } from './zookeeper.js'
 
-const test = suite('tls ensemble')
+const test = ensembleSuite('tls ensemble')
 
 let ensemble: Ensemble
 test.before(async () => {
