@@ -380,6 +380,12 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   private attach(conn: Connection, resp: ConnectResponse, address: HostAddress): void {
     if (resp.timeout <= 0) {
+      if (resp.readOnly && this.seenRwServer) {
+        // A read-only server does not know the sessions of the quorum it lost: its
+        // "expired" says nothing about ours. Keep looking for a read-write server.
+        conn.close(Code.CONNECTIONLOSS, new Error('a read-only server cannot re-attach this session'))
+        return
+      }
       conn.close(Code.SESSIONEXPIRED, new Error('session expired'))
       this.expire()
       return
@@ -422,7 +428,9 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       this.authReplies.push(null)
     }
     this.resetWatches(conn)
+    const reconnected = this._state === 'disconnected'
     this.setState(readOnly ? 'connectedReadOnly' : 'connected')
+    if (reconnected) this.watches.resync({ type: 'None', state: this._state, path: null })
     this.flushWaiting(conn)
     if (readOnly) this.seekReadWriteServer(conn)
   }
@@ -441,6 +449,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       const others = this.hosts.all().filter((h) => `${h.host}:${h.port}` !== current)
       const answers = await Promise.all(others.map((h) => fourLetterWord(h, 'isro', 1000, this.options.tls).then((a) => (a === 'rw' ? h : null), () => null)))
       const rw = answers.find((h) => h !== null)
+      log('read-only: probed %d other servers for a read-write one: %s', others.length, rw ? `${rw.host}:${rw.port}` : 'none')
       if (this.conn !== conn || !conn.isOpen) return
       if (rw) {
         log('read-write server found at %s:%d; leaving read-only mode', rw.host, rw.port)
