@@ -1,7 +1,5 @@
-import { suite, type Test } from 'uvu'
 import { ZooKeeper, type ZooKeeperOptions } from '../../lib/zk-wire/index.js'
-import { findZooKeeperInstall } from './zk-install.js'
-import { NO_ZOOKEEPER, chroot } from './zookeeper.js'
+import { chroot } from './zookeeper.js'
 
 /**
  * Clients for one test, all closed by `closeAll()` (call it in `finally` or
@@ -40,16 +38,3 @@ export class ClientPool {
   }
 }
 
-/**
- * A uvu suite for tests that start their own servers (fault, TLS, SASL
- * tests): skipped with one loud line when no ZooKeeper installation is found,
- * a failure under `CI=true`.
- */
-export async function ensembleSuite<T extends object = object>(name: string, state?: T): Promise<Test<T>> {
-  const test = suite<T>(name, state)
-  if (findZooKeeperInstall()) return test
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${NO_ZOOKEEPER} (needed to start servers for "${name}")`)
-  console.log(`\n  SKIPPED "${name}": ${NO_ZOOKEEPER}\n`)
-  const skip: Test<T>['skip'] = (...args) => test.skip(...args)
-  return Object.assign(skip, test, { only: skip })
-}

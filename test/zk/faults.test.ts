@@ -3,12 +3,13 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
 import { ZooKeeper, type WatchedEvent, type ZkState } from '../../lib/zk-wire/index.js'
-import { ClientPool, ensembleSuite } from '../support/clients.js'
+import { ClientPool } from '../support/clients.js'
 import { startEnsemble, type Ensemble } from '../support/ensemble.js'
 import { TcpProxy } from '../support/proxy.js'
 import { rejection } from '../support/rejection.js'
 import { sleep, waitFor } from '../support/wait.js'
 import { withLogs } from '../support/with-logs.js'
+import { ensembleSuite } from '../support/zookeeper.js'
 
 interface Ctx {
   ensemble: Ensemble
@@ -17,7 +18,7 @@ interface Ctx {
 }
 
 const SESSION = 4000
-const test = await ensembleSuite<Ctx>('session faults on a real 3-server ensemble')
+const test = ensembleSuite<Ctx>('session faults on a real 3-server ensemble')
 
 test.before(async (ctx) => {
   ctx.ensemble = await startEnsemble({ size: 3 })

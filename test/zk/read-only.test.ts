@@ -1,11 +1,12 @@
 import * as assert from 'uvu/assert'
 import { ZooKeeper, type ZkState } from '../../lib/zk-wire/index.js'
-import { ClientPool, ensembleSuite } from '../support/clients.js'
+import { ClientPool } from '../support/clients.js'
 import { startEnsemble, type Ensemble } from '../support/ensemble.js'
 import { TcpProxy } from '../support/proxy.js'
 import { rejection } from '../support/rejection.js'
 import { sleep, waitFor } from '../support/wait.js'
 import { withLogs } from '../support/with-logs.js'
+import { ensembleSuite } from '../support/zookeeper.js'
 
 interface Ctx {
   ensemble: Ensemble
@@ -14,7 +15,7 @@ interface Ctx {
 }
 
 const SESSION = 4000
-const test = await ensembleSuite<Ctx>('read-only mode on a real 3-server ensemble')
+const test = ensembleSuite<Ctx>('read-only mode on a real 3-server ensemble')
 
 test.before(async (ctx) => {
   // Read-only servers can only create local sessions: ZooKeeper refuses to create global

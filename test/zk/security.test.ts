@@ -1,11 +1,12 @@
 import * as assert from 'uvu/assert'
 import { CREATOR_ALL_ACL, ZooKeeper, ZkError, type ZkState } from '../../lib/zk-wire/index.js'
-import { ClientPool, ensembleSuite } from '../support/clients.js'
+import { ClientPool } from '../support/clients.js'
 import { startEnsemble, type Ensemble } from '../support/ensemble.js'
 import { rejection } from '../support/rejection.js'
 import { withLogs } from '../support/with-logs.js'
+import { ensembleSuite } from '../support/zookeeper.js'
 
-const test = await ensembleSuite<{ tls?: Ensemble; sasl?: Ensemble; pool: ClientPool }>('TLS, SASL and auth failures against real servers')
+const test = ensembleSuite<{ tls?: Ensemble; sasl?: Ensemble; pool: ClientPool }>('TLS, SASL and auth failures against real servers')
 
 test.before(async (ctx) => {
   ;[ctx.tls, ctx.sasl] = await Promise.all([startEnsemble({ tls: true }), startEnsemble({ sasl: { users: { alice: 'wonderland' } } })])
