@@ -174,6 +174,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   private _sessionPassword: Buffer = NO_PASSWORD
   private _negotiatedTimeout = 0
   private lastZxid = 0n
+  private lastHeard = Date.now()
   private readonly waiting = new Fifo<Waiting>()
   private waitTimer: NodeJS.Timeout | null = null
   private readonly watches = new WatchRegistry()
@@ -257,6 +258,17 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   /** The chroot of the connect string (`''` if none). */
   get chrootPath(): string {
     return this.chroot
+  }
+
+  /**
+   * When the client last heard from a server of this session (ms since the
+   * epoch): replies, notifications or pings. While disconnected it stops
+   * advancing, so `Date.now() - lastHeardAt` bounds how long the server may
+   * already have been counting down the session timeout — what a leader must
+   * watch to step down before its session can have expired.
+   */
+  get lastHeardAt(): number {
+    return this.conn?.isOpen ? this.conn.lastRecv : this.lastHeard
   }
 
   /** The server the client is attached to now, or null. */
@@ -492,6 +504,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   private onConnectionClosed(conn: Connection, reason: Error): void {
     this.lastZxid = conn.lastZxid > this.lastZxid ? conn.lastZxid : this.lastZxid
+    if (this.conn === conn) this.lastHeard = conn.lastRecv
     if (this.conn !== conn) return
     this.conn = null
     if (this.roProbe) clearTimeout(this.roProbe)

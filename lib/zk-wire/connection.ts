@@ -63,7 +63,8 @@ export class Connection {
   private readonly pending = new Fifo<PendingRequest>()
   private handshakeReply: { resolve: (r: ConnectResponse) => void; reject: (e: Error) => void } | null = null
   private ticker: NodeJS.Timeout | null = null
-  private lastRecv = Date.now()
+  /** When bytes last arrived from the server (ms since the epoch). */
+  lastRecv = Date.now()
   private lastSend = Date.now()
   private readTimeout = 0
   private pingInterval = 0

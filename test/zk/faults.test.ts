@@ -107,12 +107,18 @@ fault('a stalled link longer than the read timeout: the client moves to another 
   const states = recordStates(zk)
   await zk.create('/stall-short', 'a', { mode: 'ephemeral' })
   const { proxy, index } = attached(ctx, zk)
+  const silence = new Promise<number>((resolve) => zk.once('state', () => resolve(Date.now() - zk.lastHeardAt)))
   proxy.stall()
+  const stalledAt = Date.now()
+  const silentFor = await silence
+  assert.ok(zk.lastHeardAt <= stalledAt + 50, 'lastHeardAt stops when the server goes quiet')
+  assert.ok(silentFor >= (SESSION * 2) / 3 - 100, `disconnected after two thirds of the session timeout of silence (${silentFor} ms)`)
   await waitFor('a new server', () => zk.state === 'connected' && attached(ctx, zk).index !== index, { timeoutMs: SESSION * 2 })
   proxy.resume()
   assert.is(zk.sessionId, session)
   assert.equal(states, ['disconnected', 'connected'])
   assert.is((await zk.getData('/stall-short')).data.toString(), 'a', 'the ephemeral node survived')
+  assert.ok(Date.now() - zk.lastHeardAt < 1000, 'lastHeardAt advances again')
 })
 
 fault('a stall longer than the session timeout: expired, ephemerals gone, others see the deletion', async (ctx) => {
