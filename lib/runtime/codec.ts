@@ -120,8 +120,9 @@ function check(value: unknown[], length: number, fieldsOk: boolean): Frame {
   return value as unknown as Frame
 }
 
+/** Process numbers and monitor refs count from 1. */
 function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
 }
 
 function isReason(value: unknown): value is ExitReason {

@@ -43,10 +43,14 @@ test('no cookie on either side: ids are exchanged', () => {
   assert.is(result.step.kind, 'open')
 })
 
-test('a wrong cookie is caught by the dialer, before it proves anything', () => {
-  const result = run('secret', 'other')
-  assert.is(result.failedAt, 'challenge')
-  assert.match(failure(result.step), 'cookie mismatch')
+test('a wrong cookie is caught by the dialer, before it proves anything, and the acceptor is told', () => {
+  const dialer = new DialHandshake(dialerId, acceptorId, 'secret')
+  const acceptor = new AcceptHandshake(acceptorId, 'other')
+  const challenge = acceptor.receive(wire(dialer.hello())) as { kind: 'reply'; frame: unknown }
+  const step = dialer.receive(wire(challenge.frame))
+  assert.match(failure(step), 'cookie mismatch')
+  assert.ok(step.kind === 'fail' && step.frame !== undefined)
+  assert.match(failure(acceptor.receive(wire(step.kind === 'fail' ? step.frame : null))), 'refused the connection: cookie mismatch')
 })
 
 test('a dialer without a cookie is refused with a reason', () => {

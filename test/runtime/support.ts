@@ -135,29 +135,44 @@ export class RawPeer {
   }
 
   /**
-   * Listens as node `id` on a free port; `accepted` resolves with the peer
-   * once a node dialing it has completed the handshake.
+   * Listens as node `id` on a free port; each `next()` resolves with the next
+   * dialer that completed the handshake.
    */
-  static async listen(options: { cookie?: string } = {}): Promise<{ id: NodeId; server: Server; accepted: Promise<RawPeer> }> {
+  static async listen(options: { cookie?: string } = {}): Promise<{ id: NodeId; server: Server; next: () => Promise<RawPeer> }> {
     const server = createServer()
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
     const port = (server.address() as { port: number }).port
     const id = new NodeId('127.0.0.1', port, 99)
-    const accepted = new Promise<RawPeer>((resolve, reject) => {
-      server.once('connection', (socket: Socket) => {
-        const peer = new RawPeer(socket, id)
-        const handshake = new AcceptHandshake(id, options.cookie)
-        peer
-          .#handshake(frame => {
-            const step = handshake.receive(frame)
-            if (step.kind === 'authenticated') peer.sendValue(handshake.welcome())
-            return step
-          }, 'authenticated')
-          .then(() => resolve(peer), reject)
-      })
+    const ready: Promise<RawPeer>[] = []
+    const waiting: ((peer: Promise<RawPeer>) => void)[] = []
+    server.on('connection', (socket: Socket) => {
+      const peer = new RawPeer(socket, id)
+      const handshake = new AcceptHandshake(id, options.cookie)
+      const done = peer
+        .#handshake(frame => {
+          const step = handshake.receive(frame)
+          if (step.kind === 'authenticated') peer.sendValue(handshake.welcome())
+          return step
+        }, 'authenticated')
+        .then(() => peer)
+      done.catch(() => undefined)
+      const resolve = waiting.shift()
+      if (resolve !== undefined) resolve(done)
+      else ready.push(done)
     })
-    return { id, server, accepted }
+    const next = (): Promise<RawPeer> => {
+      const peer = ready.shift()
+      if (peer !== undefined) return within(peer, 5000, 'a dialer')
+      return within(new Promise<Promise<RawPeer>>(resolve => waiting.push(resolve)).then(p => p), 5000, 'a dialer')
+    }
+    return { id, server, next }
+  }
+
+  /** Resolves with the next frame received after the handshake. */
+  async nextFrame(ms = 5000): Promise<unknown> {
+    await until(() => this.frames.length > 0, ms, 'a frame from the node')
+    return this.frames.shift()
   }
 
   /** Sends `value` as one well-formed frame. */
@@ -168,7 +183,11 @@ export class RawPeer {
   /** Stops reading, so the other side's writes pile up. */
   stall(): void {
     this.socket.pause()
-    this.socket.removeAllListeners('data')
+  }
+
+  /** Reads again after `stall`. */
+  resume(): void {
+    this.socket.resume()
   }
 
   destroy(): void {

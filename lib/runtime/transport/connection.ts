@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { asFrame, decodeValue, encodeFrame, type Frame } from '../codec.js'
 import { TransportError } from '../errors.js'
+import { log } from '../log.js'
 import type { NodeId } from '../ids.js'
 import { FrameDecoder } from './framing.js'
 import { AcceptHandshake, DialHandshake, HANDSHAKE_MAX_FRAME, type HandshakeStep } from './handshake.js'
@@ -66,12 +67,16 @@ export class Connection {
     this.#handler = handler
     this.#limits = limits
     this.peer = handshake instanceof DialHandshake ? handshake.expected : null
+    this.remoteAddress = `${socket.remoteAddress ?? this.peer?.host}:${socket.remotePort ?? this.peer?.port}`
     this.#timer = setTimeout(() => this.destroy(new TransportError('handshake timed out')), limits.handshakeTimeout).unref()
     socket.setNoDelay(true)
     socket.setKeepAlive(true, KEEPALIVE_MS)
     socket.on('data', this.#onData)
     socket.on('drain', () => this.#handler.drain(this))
-    socket.on('error', (error: Error) => this.#fail({ kind: 'error', error }))
+    socket.on('error', (error: Error) => {
+      // Errors of a connection we are already closing (a reset answering our end) change nothing.
+      if (this.state !== 'closing') this.destroy(error)
+    })
     socket.on('close', this.#onClose)
     if (handshake instanceof DialHandshake) socket.once('connect', () => this.#send(handshake.hello()))
   }
@@ -82,9 +87,7 @@ export class Connection {
   }
 
   /** The peer's address as the socket sees it, for logs. */
-  get remoteAddress(): string {
-    return `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`
-  }
+  readonly remoteAddress: string
 
   /** Bytes handed to the socket and not yet written to the kernel. */
   get writableLength(): number {
@@ -125,13 +128,8 @@ export class Connection {
 
   /** Closes at once, for `error` if given. */
   destroy(error?: Error): void {
-    if (error !== undefined) this.#fail({ kind: 'error', error })
-    else if (this.state !== 'closed') this.#socket.destroy()
-  }
-
-  #fail(cause: CloseCause): void {
     if (this.state === 'closed') return
-    if (this.#cause.kind === 'ended') this.#cause = cause
+    if (error !== undefined && this.#cause.kind === 'ended') this.#cause = { kind: 'error', error }
     this.state = 'closing'
     this.#socket.destroy()
   }
@@ -151,7 +149,7 @@ export class Connection {
     try {
       this.#decoder.push(chunk, this.#onFrame)
     } catch (error) {
-      this.#fail({ kind: 'error', error: error as Error })
+      this.destroy(error as Error)
     }
   }
 
@@ -196,13 +194,17 @@ export class Connection {
           this.#send(step.frame)
           this.end()
         } else {
-          this.#fail({ kind: 'error', error: step.error })
+          this.destroy(step.error)
         }
     }
   }
 
   readonly #onClose = (): void => {
     clearTimeout(this.#timer)
+    if (this.state === 'handshaking') {
+      if (this.outbound) this.#cause = { kind: 'error', error: new TransportError('closed by the peer during the handshake') }
+      else log('connection from %s closed during the handshake', this.remoteAddress)
+    }
     this.state = 'closed'
     this.#resolveClosed()
     this.#handler.closed(this, this.#cause)

@@ -74,9 +74,11 @@ export class DialHandshake {
     this.state = 'done'
     if (peer.incarnation !== this.expected.incarnation) return { kind: 'stale', peer }
     if (this.cookie !== undefined) {
-      if (!is32Bytes(proof)) return fail(`${peer.key} has no cookie`)
+      if (!is32Bytes(proof)) return fail(`${peer.key} has no cookie`, ['refuse', 'a cookie is required'])
       const expected = prove(this.cookie, 'acceptor', this.self, peer, this.#nonce, nonce)
-      if (!timingSafeEqual(proof, expected)) return fail(`cookie mismatch: ${peer.key} proved a different cookie`)
+      if (!timingSafeEqual(proof, expected)) {
+        return fail(`cookie mismatch: ${peer.key} proved a different cookie`, ['refuse', 'cookie mismatch'])
+      }
     }
     this.state = 'challenged'
     const ours = this.cookie === undefined ? null : prove(this.cookie, 'dialer', this.self, peer, this.#nonce, nonce)
@@ -153,7 +155,11 @@ export class AcceptHandshake {
   #proof(frame: unknown): HandshakeStep {
     this.state = 'done'
     const peer = this.#peer as NodeId
-    if (!Array.isArray(frame) || frame.length !== 2 || frame[0] !== 'proof') return fail('malformed proof')
+    if (!Array.isArray(frame) || frame.length !== 2) return fail('malformed proof')
+    if (frame[0] === 'refuse' && typeof frame[1] === 'string') {
+      return fail(`${peer.key} refused the connection: ${frame[1].slice(0, 200)}`)
+    }
+    if (frame[0] !== 'proof') return fail('malformed proof')
     if (this.cookie !== undefined) {
       const proof: unknown = frame[1]
       if (!is32Bytes(proof)) {

@@ -110,11 +110,13 @@ export class Transport {
       this.#down(peer, 'disconnect', new TransportError(`more than ${this.#options.maxOutboundBuffer} bytes wait for ${to.key}: it reads too slowly`))
       return false
     }
-    if (peer.state === 'connected') {
-      if (peer.outbound.length >= FLUSH_AT) this.#flush(peer)
-      else peer.flush ??= setImmediate(this.#flush.bind(this), peer)
+    if (peer.state !== 'connected') return waiting < this.#options.outboundHighWaterMark
+    if (peer.outbound.length < FLUSH_AT) {
+      peer.flush ??= setImmediate(this.#flush.bind(this), peer)
+      return waiting < this.#options.outboundHighWaterMark
     }
-    return waiting < this.#options.outboundHighWaterMark
+    this.#flush(peer)
+    return this.#waiting(peer) < this.#options.outboundHighWaterMark
   }
 
   /** Resolves once fewer than `outboundHighWaterMark` bytes wait for `to`, or the connection is gone. */
