@@ -423,10 +423,6 @@ export class Node extends EventEmitter<NodeEvents> implements AsyncDisposable {
   #monitor(target: ProcessId, owner: Entry | null, notify: (down: DownMessage) => void): MonitorRef {
     const ref = new MonitorRef(this.#nextRef++)
     const record: MonitorRecord = { ref, target, owner, notify }
-    if (owner === null && this.#state !== 'running') {
-      queueMicrotask(() => notify({ type: 'down', ref, pid: target, reason: 'shutdown' }))
-      return ref
-    }
     this.#monitors.set(ref.id, record)
     owner?.owned.add(ref.id)
     if (this.isLocal(target)) {
@@ -435,6 +431,8 @@ export class Node extends EventEmitter<NodeEvents> implements AsyncDisposable {
       else queueMicrotask(() => this.#fire(record, 'noproc'))
     } else if (this.#isStale(target.node)) {
       queueMicrotask(() => this.#fire(record, 'noproc'))
+    } else if (this.#state !== 'running') {
+      queueMicrotask(() => this.#fire(record, 'disconnect'))
     } else {
       this.#transport.send(target.node, [Kind.MONITOR, target.id, ref.id])
     }

@@ -140,18 +140,18 @@ export class ProcessHandle implements Process {
   receive<T>(matchOrOptions?: Matcher | ReceiveOptions, maybeOptions?: ReceiveOptions): Promise<T> {
     const match = typeof matchOrOptions === 'function' ? matchOrOptions : undefined
     const options = typeof matchOrOptions === 'function' ? maybeOptions : matchOrOptions
-    if (this.state !== 'running') return Promise.reject(new ProcessExitError(this.#reason))
-    if (this.#waiter !== null) return Promise.reject(new Error(`${this.pid} is already waiting in receive()`))
+    if (this.state !== 'running') return rejected(new ProcessExitError(this.#reason))
+    if (this.#waiter !== null) return rejected(new Error(`${this.pid} is already waiting in receive()`))
     let found: unknown
     try {
       found = this.#mailbox.take(match)
     } catch (error) {
-      return Promise.reject(error)
+      return rejected(error)
     }
     if (found !== NOTHING) return Promise.resolve(found as T)
     const timeout = options?.timeout
     if (timeout !== undefined && timeout <= 0) return Promise.resolve(undefined as T)
-    return new Promise<T>((resolve, reject) => {
+    const waiting = new Promise<T>((resolve, reject) => {
       const waiter: Waiter = { match, resolve: resolve as (message: unknown) => void, reject, timer: undefined }
       if (timeout !== undefined && Number.isFinite(timeout)) {
         waiter.timer = setTimeout(() => {
@@ -162,6 +162,8 @@ export class ProcessHandle implements Process {
       }
       this.#waiter = waiter
     })
+    waiting.catch(ignore)
+    return waiting
   }
 
   /** Puts `message` in the mailbox, or hands it to a waiting receive that accepts it. */
@@ -248,3 +250,16 @@ export class ProcessHandle implements Process {
     clearTimeout(waiter.timer)
   }
 }
+
+/**
+ * A rejected receive that the process dropped (e.g. it was killed while a
+ * receive raced something else) must not crash Node as an unhandled
+ * rejection; whoever awaits it still gets the error.
+ */
+function rejected<T>(error: unknown): Promise<T> {
+  const promise = Promise.reject(error)
+  promise.catch(ignore)
+  return promise
+}
+
+function ignore(): void {}

@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isDown, isExit, Node, ProcessExitError, type DownMessage, type ExitMessage, type ExitReason, type ProcessId } from '../../lib/runtime/index.js'
+import { isDown, isExit, Node, NodeId, ProcessExitError, ProcessId, type DownMessage, type ExitMessage, type ExitReason } from '../../lib/runtime/index.js'
 import { collector, sleep, until, withNodes, within } from './support.js'
 
 const test = suite('processes on one node')
@@ -274,6 +274,19 @@ test('misuse is refused: undefined messages, concurrent receives, throwing match
     assert.match(String(await out.next()), /^arrived: Cannot read properties/)
   }))
 
+test('a receive left pending by a killed process rejects without an unhandled rejection', () =>
+  withNodes([{}], async ({ node }) => {
+    const pid = node.spawn(async self => {
+      void self.receive()
+      await sleep(30)
+      void self.receive()
+    })
+    await sleep(5)
+    node.kill(pid)
+    await sleep(50)
+    assert.not.ok(node.isAlive(pid))
+  }))
+
 test('exit and spawn events, say through logTrace', async () => {
   const lines: string[] = []
   const node = await Node.start({ logTrace: line => lines.push(line) })
@@ -303,6 +316,9 @@ test('stop ends every process with shutdown, is idempotent, and refuses new spaw
   assert.is(await exited, 'shutdown')
   assert.is(node.state, 'stopped')
   assert.throws(() => node.spawn(() => undefined), /stopped/)
+  const remote = new ProcessId(new NodeId('127.0.0.1', 1, 1), 1)
+  assert.is(await within(node.exited(remote), 1000, 'down after stop'), 'disconnect')
+  assert.is(node.send(remote, 'dropped'), true)
 })
 
 test('await using stops the node at the end of the scope', async () => {
