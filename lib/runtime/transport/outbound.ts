@@ -18,10 +18,9 @@ export class OutboundBuffer {
     return this.#fullBytes + this.#end - this.#start
   }
 
-  append(frame: Uint8Array): void {
+  append(frame: Buffer): void {
     if (this.#arena.length - this.#end < frame.length) this.#grow(frame.length)
-    this.#arena.set(frame, this.#end)
-    this.#end += frame.length
+    this.#end += frame.copy(this.#arena, this.#end)
   }
 
   /** Removes and returns everything waiting, oldest first. */
