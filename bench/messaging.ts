@@ -4,7 +4,7 @@
  * same msgpack codec, same `[u32 length]` framing, same coalescing of
  * writes) over a bare `net` socket pair, with no nodes, processes or mailboxes.
  *
- *   node dist/bench/messaging.js [--count 1000000] [--rounds 3] [--pings 20000]
+ *   node dist/bench/messaging.js [--count 1000000] [--rounds 5] [--pings 20000]
  *
  * One-way: a process in the child sends `{ n, payload: <32 bytes> }` messages
  * (awaiting `drain` when `send` returns false) to a process in the parent;
@@ -226,7 +226,7 @@ function median(values: number[]): number {
 
 async function parentMain(): Promise<void> {
   const { values } = parseArgs({
-    options: { count: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' }, pings: { type: 'string', default: '20000' } },
+    options: { count: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' }, pings: { type: 'string', default: '20000' } },
   })
   const count = Number(values.count)
   const rounds = Number(values.rounds)
