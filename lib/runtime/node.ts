@@ -187,7 +187,7 @@ export class Node extends EventEmitter<NodeEvents> implements AsyncDisposable {
         const entry = this.#entry(owner)
         return this.#monitor(target, entry, down => owner.deliver(down))
       },
-      demonitor: (_owner, ref) => this.demonitor(ref),
+      demonitor: ref => this.demonitor(ref),
       link: (from, to) => this.#link(this.#entry(from), to),
       unlink: (from, to) => this.#unlink(this.#entry(from), to),
     }

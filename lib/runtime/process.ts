@@ -87,7 +87,7 @@ export interface ProcessHost {
   say(from: ProcessHandle, text: string): void
   spawn(parent: ProcessHandle, fn: ProcessFunction, options: SpawnOptions | undefined): ProcessId
   monitor(owner: ProcessHandle, target: ProcessId): MonitorRef
-  demonitor(owner: ProcessHandle, ref: MonitorRef): void
+  demonitor(ref: MonitorRef): void
   link(from: ProcessHandle, to: ProcessId): void
   unlink(from: ProcessHandle, to: ProcessId): void
 }
@@ -130,11 +130,6 @@ export class ProcessHandle implements Process {
 
   get alive(): boolean {
     return this.state === 'running'
-  }
-
-  /** Messages waiting in the mailbox. */
-  get backlog(): number {
-    return this.#mailbox.size
   }
 
   receive<T>(matchOrOptions?: Matcher | ReceiveOptions, maybeOptions?: ReceiveOptions): Promise<T> {
@@ -233,7 +228,7 @@ export class ProcessHandle implements Process {
   }
 
   demonitor(ref: MonitorRef): void {
-    this.#host.demonitor(this, ref)
+    this.#host.demonitor(ref)
     this.#mailbox.discard(message => isDown(message) && message.ref === ref)
   }
 

@@ -112,7 +112,7 @@ export class Transport {
     }
     if (peer.state !== 'connected') return waiting < this.#options.outboundHighWaterMark
     if (peer.outbound.length < FLUSH_AT) {
-      peer.flush ??= setImmediate(this.#flush.bind(this), peer)
+      peer.flush ??= setImmediate(this.#flushLater, peer)
       return waiting < this.#options.outboundHighWaterMark
     }
     this.#flush(peer)
@@ -143,6 +143,8 @@ export class Transport {
     await Promise.all([listenerClosed, ...connectionsClosed])
     this.state = 'closed'
   }
+
+  readonly #flushLater = (peer: Peer): void => this.#flush(peer)
 
   #waiting(peer: Peer): number {
     return peer.outbound.length + (peer.connection?.writableLength ?? 0)
