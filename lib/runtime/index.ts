@@ -1,3 +1,9 @@
+/**
+ * zkcloud's actor runtime: nodes, processes with selective receive, monitors,
+ * links, a local registry and an authenticated msgpack-over-TCP transport.
+ * See docs/runtime.md.
+ * @module
+ */
 export { Node, type NodeEvents, type NodeOptions, type NodeState } from './node.js'
 export { MonitorRef, NodeId, ProcessId } from './ids.js'
 export type { Process, ProcessFunction, ReceiveOptions, SpawnOptions } from './process.js'

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isDown, type DownMessage, type ProcessId } from '../../lib/runtime/index.js'
@@ -105,6 +106,23 @@ test('a cookie mismatch across processes lets nothing through', () =>
       assert.ok(errors.some(line => line.includes('cookie mismatch')), errors.join('\n'))
       await sleep(200)
       assert.equal(out.messages, [])
+    }),
+  ))
+
+test('garbage sent to a child node drops that connection only', () =>
+  withChildren([{ cookie: 'secret' }], child =>
+    withNodes([{ cookie: 'secret' }], async ({ node }) => {
+      for (const garbage of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0, 0, 0, 2, 0x93, 0x01])]) {
+        const socket = connect({ host: child.id.host, port: child.id.port })
+        socket.on('error', () => undefined)
+        socket.resume()
+        await once(socket, 'connect')
+        socket.write(garbage)
+        await within(once(socket, 'close'), 5000, 'the child to drop the connection')
+      }
+      const out = collector(node)
+      node.nsendRemote(child.id, 'echo', { reply: out.pid, body: 'still serving' })
+      assert.is(await out.next(), 'still serving')
     }),
   ))
 

@@ -42,6 +42,21 @@ test('a pid received in a message can be replied to, monitored and linked', () =
     assert.equal(await watcherOut.next(), { reason: 'normal', pid: true })
   }))
 
+test('selective receive across nodes leaves the other remote messages in order', () =>
+  withNodes([{}, {}], async ({ node: a }, { node: b }) => {
+    const out = collector(a)
+    const picky = a.spawn(async self => {
+      const ack = await self.receive(m => (m as { type?: string }).type === 'ack')
+      self.send(out.pid, ack)
+      for (let i = 0; i < 3; i++) self.send(out.pid, await self.receive())
+    })
+    b.spawn(self => {
+      for (const message of ['one', 'two', { type: 'ack' }, 'three']) self.send(picky, message)
+    })
+    assert.equal(await out.next(), { type: 'ack' })
+    assert.equal([await out.next(), await out.next(), await out.next()], ['one', 'two', 'three'])
+  }))
+
 test('nsendRemote reaches a registered process; an unknown name is dropped', () =>
   withNodes([{}, {}], async ({ node: a }, { node: b }) => {
     b.register('echo', startEcho(b))
