@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { hostname } from 'node:os'
 import { Kind, type Frame } from './codec.js'
+import { ProcessExitError } from './errors.js'
 import { MonitorRef, NodeId, ProcessId } from './ids.js'
 import { log } from './log.js'
 import { ProcessHandle, type ProcessFunction, type ProcessHost, type SpawnOptions } from './process.js'
@@ -179,12 +180,14 @@ export class Node extends EventEmitter<NodeEvents> implements AsyncDisposable {
       drain: to => this.drain(to),
       say: (from, text) => this.#say(from.pid, text),
       spawn: (parent, fn, options) => {
+        if (!parent.alive) throw new ProcessExitError(parent.reason)
         const pid = this.spawn(fn, options)
         if (options?.link === true) this.#link(this.#entry(parent), pid)
         return pid
       },
       monitor: (owner, target) => {
         const entry = this.#entry(owner)
+        if (entry === null) return new MonitorRef(this.#nextRef++)
         return this.#monitor(target, entry, down => owner.deliver(down))
       },
       demonitor: ref => this.demonitor(ref),

@@ -66,9 +66,12 @@ export interface Process {
   drain(to: ProcessId | NodeId): Promise<void>
   /** Logs a line tagged with this pid, through `debug` (`zkcloud:runtime`) and the node's `logTrace` hook. */
   say(text: string): void
-  /** Starts a process on this node, linked to this one with `{ link: true }`. */
+  /**
+   * Starts a process on this node, linked to this one with `{ link: true }`.
+   * @throws ProcessExitError once this process has ended
+   */
   spawn(fn: ProcessFunction, options?: SpawnOptions): ProcessId
-  /** Watches `pid`: when it ends a `DownMessage` with the returned ref arrives here. */
+  /** Watches `pid`: when it ends a `DownMessage` with the returned ref arrives here (never, once this process has ended). */
   monitor(pid: ProcessId): MonitorRef
   /** Stops a monitor and removes its `DownMessage` from the mailbox if it already arrived. */
   demonitor(ref: MonitorRef): void
@@ -130,6 +133,11 @@ export class ProcessHandle implements Process {
 
   get alive(): boolean {
     return this.state === 'running'
+  }
+
+  /** Why the process ended; `'normal'` while it runs. */
+  get reason(): ExitReason {
+    return this.#reason
   }
 
   receive<T>(matchOrOptions?: Matcher | ReceiveOptions, maybeOptions?: ReceiveOptions): Promise<T> {

@@ -274,6 +274,32 @@ test('misuse is refused: undefined messages, concurrent receives, throwing match
     assert.match(String(await out.next()), /^arrived: Cannot read properties/)
   }))
 
+test('a killed process can no longer send, spawn or monitor', () =>
+  withNodes([{}], async ({ node }) => {
+    const out = collector(node)
+    let spawnError: unknown
+    const pid = node.spawn(async self => {
+      await self.receive().catch(() => undefined)
+      self.send(out.pid, 'from the dead')
+      self.monitor(out.pid)
+      try {
+        self.spawn(() => undefined)
+      } catch (error) {
+        spawnError = error
+      }
+    })
+    await sleep(5)
+    const spawned: ProcessId[] = []
+    node.on('spawn', spawnedPid => spawned.push(spawnedPid))
+    node.kill(pid, 'gone')
+    await until(() => spawnError !== undefined, 1000, 'spawn to throw')
+    assert.instance(spawnError, ProcessExitError)
+    assert.is((spawnError as ProcessExitError).reason, 'gone')
+    assert.equal(spawned, [])
+    await sleep(20)
+    assert.equal(out.messages, [])
+  }))
+
 test('a receive left pending by a killed process rejects without an unhandled rejection', () =>
   withNodes([{}], async ({ node }) => {
     const pid = node.spawn(async self => {
