@@ -4,7 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Kind } from '../../lib/runtime/codec.js'
 import { Node, ProcessId, type DownMessage } from '../../lib/runtime/index.js'
-import { assertServes, collector, RawPeer, sleep, until, withNodes, within } from './support.js'
+import { assertServes, collector, RawPeer, servedThroughout, sleep, until, withNodes, within } from './support.js'
 
 const test = suite('bad input and security')
 
@@ -65,69 +65,74 @@ test('a node without a cookie cannot talk to one with a cookie, either way', () 
   }))
 
 test('garbage before the handshake drops that connection only', () =>
-  withNodes([{ cookie: 'secret' }], async ({ node, errors }) => {
-    await sendRaw(node, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
-    await logged(errors, 'exceeds the limit')
-    await sendRaw(node, frameOf(Buffer.from([0x93, 0x01])))
-    await logged(errors, 'malformed msgpack')
-    await sendRaw(node, frameOf(Buffer.from([0x92, 0xa5, ...Buffer.from('hello'), 0x01])))
-    await logged(errors, 'not a zkcloud hello')
-    assert.is(errors.length, 3)
-    await assertServes(node, 'secret')
-  }))
+  withNodes([{ cookie: 'secret' }], async ({ node, errors }) =>
+    servedThroughout(node, 'secret', async () => {
+      await sendRaw(node, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+      await logged(errors, 'exceeds the limit')
+      await sendRaw(node, frameOf(Buffer.from([0x93, 0x01])))
+      await logged(errors, 'malformed msgpack')
+      await sendRaw(node, frameOf(Buffer.from([0x92, 0xa5, ...Buffer.from('hello'), 0x01])))
+      await logged(errors, 'not a zkcloud hello')
+      assert.is(errors.length, 3)
+    }),
+  ))
 
 test('a peer that connects and says nothing is dropped after handshakeTimeout', () =>
-  withNodes([{ handshakeTimeout: 150 }], async ({ node, errors }) => {
-    const started = Date.now()
-    await sendRaw(node, Buffer.from([0, 0, 0]))
-    assert.ok(Date.now() - started >= 100)
-    await logged(errors, 'handshake timed out')
-    await assertServes(node)
-  }))
+  withNodes([{ handshakeTimeout: 150 }], async ({ node, errors }) =>
+    servedThroughout(node, undefined, async () => {
+      const started = Date.now()
+      await sendRaw(node, Buffer.from([0, 0, 0]))
+      assert.ok(Date.now() - started >= 100)
+      await logged(errors, 'handshake timed out')
+    }),
+  ))
 
 test('an oversize frame after the handshake drops the connection; one at the limit is fine', () =>
-  withNodes([{ maxFrameSize: 1000 }], async ({ node, errors }) => {
-    const out = collector(node)
-    const peer = await RawPeer.dial(node.id)
-    const atLimit = 1000 - 7
-    peer.sendValue([Kind.SEND, out.pid.id, 'x'.repeat(atLimit)])
-    assert.is(((await out.next()) as string).length, atLimit)
-    const header = Buffer.alloc(4)
-    header.writeUInt32BE(1001)
-    peer.socket.write(header)
-    await within(peer.closed, 3000, 'the node to drop the connection')
-    await logged(errors, 'frame of 1001 bytes exceeds the limit of 1000')
-    assert.throws(() => node.send(new ProcessId(peer.id, 1), 'y'.repeat(1001)), RangeError)
-    await assertServes(node)
-  }))
+  withNodes([{ maxFrameSize: 1000 }], async ({ node, errors }) =>
+    servedThroughout(node, undefined, async () => {
+      const out = collector(node)
+      const peer = await RawPeer.dial(node.id)
+      const atLimit = 1000 - 7
+      peer.sendValue([Kind.SEND, out.pid.id, 'x'.repeat(atLimit)])
+      assert.is(((await out.next()) as string).length, atLimit)
+      const header = Buffer.alloc(4)
+      header.writeUInt32BE(1001)
+      peer.socket.write(header)
+      await within(peer.closed, 3000, 'the node to drop the connection')
+      await logged(errors, 'frame of 1001 bytes exceeds the limit of 1000')
+      assert.throws(() => node.send(new ProcessId(peer.id, 1), 'y'.repeat(1001)), RangeError)
+    }),
+  ))
 
 test('malformed msgpack after the handshake drops the connection', () =>
-  withNodes([{}], async ({ node, errors }) => {
-    const peer = await RawPeer.dial(node.id)
-    peer.socket.write(frameOf(Buffer.from([0x93, 0x01])))
-    await within(peer.closed, 3000, 'the node to drop the connection')
-    await logged(errors, 'malformed msgpack')
-    await assertServes(node)
-  }))
+  withNodes([{}], async ({ node, errors }) =>
+    servedThroughout(node, undefined, async () => {
+      const peer = await RawPeer.dial(node.id)
+      peer.socket.write(frameOf(Buffer.from([0x93, 0x01])))
+      await within(peer.closed, 3000, 'the node to drop the connection')
+      await logged(errors, 'malformed msgpack')
+    }),
+  ))
 
 test('an unknown message kind drops the connection; frames before it count, frames after it do not', () =>
-  withNodes([{}], async ({ node, errors }) => {
-    const out = collector(node)
-    const peer = await RawPeer.dial(node.id)
-    peer.sendValue([Kind.SEND, out.pid.id, 'before'])
-    peer.sendValue([77, out.pid.id, 'unknown'])
-    peer.sendValue([Kind.SEND, out.pid.id, 'after'])
-    await within(peer.closed, 3000, 'the node to drop the connection')
-    assert.is(await out.next(), 'before')
-    await logged(errors, 'unknown message kind 77')
-    await sleep(50)
-    assert.equal(out.messages, [])
-    const second = await RawPeer.dial(node.id)
-    second.sendValue([Kind.SEND, out.pid.id, ['not', 'a', 'valid'], 'frame'])
-    await within(second.closed, 3000, 'the node to drop the connection')
-    await logged(errors, 'malformed frame of kind 1')
-    await assertServes(node)
-  }))
+  withNodes([{}], async ({ node, errors }) =>
+    servedThroughout(node, undefined, async () => {
+      const out = collector(node)
+      const peer = await RawPeer.dial(node.id)
+      peer.sendValue([Kind.SEND, out.pid.id, 'before'])
+      peer.sendValue([77, out.pid.id, 'unknown'])
+      peer.sendValue([Kind.SEND, out.pid.id, 'after'])
+      await within(peer.closed, 3000, 'the node to drop the connection')
+      assert.is(await out.next(), 'before')
+      await logged(errors, 'unknown message kind 77')
+      await sleep(50)
+      assert.equal(out.messages, [])
+      const second = await RawPeer.dial(node.id)
+      second.sendValue([Kind.SEND, out.pid.id, ['not', 'a', 'valid'], 'frame'])
+      await within(second.closed, 3000, 'the node to drop the connection')
+      await logged(errors, 'malformed frame of kind 1')
+    }),
+  ))
 
 test('a slow receiver: a sender awaiting drain is held back without loss, and resumes in order', () =>
   withNodes([{ outboundHighWaterMark: 64 * 1024, maxOutboundBuffer: 1024 * 1024 }], async ({ node }) => {
@@ -178,29 +183,33 @@ test('a slow receiver: a sender ignoring backpressure gets the peer dropped at m
   withNodes([{ outboundHighWaterMark: 64 * 1024, maxOutboundBuffer: 1024 * 1024 }], async ({ node, errors }) => {
     const raw = await RawPeer.listen()
     try {
-      const target = new ProcessId(raw.id, 1)
-      const down = new Promise<DownMessage>(resolve => node.monitor(target, resolve))
-      const peer = await raw.next()
-      peer.stall()
-      let dropped = false
-      node.on('nodedown', () => (dropped = true))
-      const message = 'z'.repeat(1024)
-      let sent = 0
-      let refused = 0
-      while (!dropped && sent < 100_000) {
-        if (!node.send(target, message)) refused++
-        sent++
-        if (sent % 256 === 0) await new Promise(resolve => setImmediate(resolve))
-      }
-      assert.ok(dropped, `still connected after ${sent} messages`)
-      assert.ok(refused > 0)
-      assert.ok(sent * 1024 < 64 * 1024 * 1024, `queued ${sent} KiB before giving up`)
-      assert.is((await within(down, 1000, 'disconnect down')).reason, 'disconnect')
-      await logged(errors, 'reads too slowly')
-      await assertServes(node)
+      await servedThroughout(node, undefined, () => overflow(node, raw, errors))
     } finally {
       raw.server.close()
     }
   }))
+
+/** Floods a stalled peer, ignoring `send`'s answer, until the node gives up on it. */
+async function overflow(node: Node, raw: Awaited<ReturnType<typeof RawPeer.listen>>, errors: string[]): Promise<void> {
+  const target = new ProcessId(raw.id, 1)
+  const down = new Promise<DownMessage>(resolve => node.monitor(target, resolve))
+  const peer = await raw.next()
+  peer.stall()
+  let dropped = false
+  node.on('nodedown', () => (dropped = true))
+  const message = 'z'.repeat(1024)
+  let sent = 0
+  let refused = 0
+  while (!dropped && sent < 100_000) {
+    if (!node.send(target, message)) refused++
+    sent++
+    if (sent % 256 === 0) await new Promise(resolve => setImmediate(resolve))
+  }
+  assert.ok(dropped, `still connected after ${sent} messages`)
+  assert.ok(refused > 0)
+  assert.ok(sent * 1024 < 64 * 1024 * 1024, `queued ${sent} KiB before giving up`)
+  assert.is((await within(down, 1000, 'disconnect down')).reason, 'disconnect')
+  await logged(errors, 'reads too slowly')
+}
 
 test.run()

@@ -82,28 +82,59 @@ export function collector(node: Node): { pid: ProcessId; messages: unknown[]; ne
   return { pid, messages, next }
 }
 
-/** Checks that `node` still serves peers: a fresh node gets an echo back through it. */
+/** Sends `n` to `echo` from a process on `from` and checks that it comes back. */
+async function echoThrough(from: Node, echo: ProcessId, n: number): Promise<void> {
+  const reply = await within(
+    new Promise(resolve => {
+      from.spawn(async (self: Process) => {
+        self.send(echo, { from: self.pid, n })
+        resolve(await self.receive())
+      })
+    }),
+    5000,
+    `an echo through ${echo.node}`,
+  )
+  if ((reply as { echoed?: number }).echoed !== n) throw new Error(`unexpected echo ${JSON.stringify(reply)}`)
+}
+
+function spawnEcho(node: Node): ProcessId {
+  return node.spawn(async self => {
+    for (;;) {
+      const message = await self.receive<{ from: ProcessId; n: number }>()
+      self.send(message.from, { echoed: message.n })
+    }
+  })
+}
+
+/** Checks that `node` serves a peer that connects now. */
 export async function assertServes(node: Node, cookie?: string): Promise<void> {
   const witness = await Node.start(cookie === undefined ? {} : { cookie })
   try {
-    const echo = node.spawn(async self => {
-      const message = await self.receive<{ from: ProcessId; n: number }>()
-      self.send(message.from, { echoed: message.n })
-    })
-    const reply = await within(
-      new Promise(resolve => {
-        witness.spawn(async (self: Process) => {
-          self.send(echo, { from: self.pid, n: 42 })
-          resolve(await self.receive())
-        })
-      }),
-      5000,
-      `an echo through ${node.id}`,
-    )
-    if ((reply as { echoed?: number }).echoed !== 42) throw new Error(`unexpected echo ${JSON.stringify(reply)}`)
+    await echoThrough(witness, spawnEcho(node), 42)
   } finally {
     await witness.stop()
   }
+}
+
+/**
+ * Runs `body` (which feeds `node` bad input) while a peer is connected, then
+ * checks that this peer's connection survived and still works, and that a
+ * new peer can connect.
+ */
+export async function servedThroughout(node: Node, cookie: string | undefined, body: () => Promise<void>): Promise<void> {
+  const witness = await Node.start(cookie === undefined ? {} : { cookie })
+  try {
+    const echo = spawnEcho(node)
+    let drops = 0
+    witness.on('nodedown', () => drops++)
+    await echoThrough(witness, echo, 1)
+    await body()
+    await echoThrough(witness, echo, 2)
+    if (drops > 0 || witness.peers().length !== 1) throw new Error('the connected peer lost its connection')
+  } finally {
+    await witness.stop()
+  }
+  await assertServes(node, cookie)
 }
 
 /**
