@@ -186,6 +186,8 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   /** A session got from a read-only server is not valid on read-write ones (the Java client's `seenRwServerBefore`). */
   private seenRwServer = false
   private connecting: Socket | null = null
+  /** Bounds the current connection attempt (TCP, TLS and handshake). */
+  private connectTimer: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
   private readonly done: Promise<Error | void>
   private resolveDone!: (e: Error | void) => void
@@ -357,6 +359,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       this.nextAttempt()
     }
     const timer = setTimeout(() => fail(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs)
+    this.connectTimer = timer
     socket.once('error', fail)
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       socket.off('error', fail)
@@ -548,6 +551,8 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     this.roProbe = null
     this.connecting?.destroy()
     this.connecting = null
+    if (this.connectTimer) clearTimeout(this.connectTimer)
+    this.connectTimer = null
     const conn = this.conn
     this.conn = null
     conn?.close(TERMINAL_CODES[state], error)

@@ -262,7 +262,7 @@ fault('close() during a reconnect, or twice, is safe, and nothing outlives the c
   const child = fileURLToPath(new URL('./fixtures/connect-and-close.js', import.meta.url))
   const code = await new Promise<number | null>((resolve) => {
     const proc = spawn(process.execPath, [child, ctx.ensemble.connectString], { stdio: 'inherit' })
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000)
     proc.on('exit', (c) => {
       clearTimeout(timer)
       resolve(c)
