@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { connect as netConnect, type Socket } from 'node:net'
-import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
 import { logger } from './log.js'
 import { OPEN_ACL_UNSAFE } from './acl.js'
 import { Connection, type ConnectionHandler, type PendingRequest } from './connection.js'
@@ -28,6 +27,7 @@ import {
 import { fourLetterWord } from './four-letter.js'
 import { toClientPath, toServerPath, validatePath } from './paths.js'
 import { DigestMd5, type SaslOptions } from './sasl.js'
+import { openSocket } from './sockets.js'
 import { PersistentWatch } from './persistent-watch.js'
 import type { ACL, Stat } from './records.js'
 import { WatchRegistry } from './watches.js'
@@ -345,10 +345,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   private attempt(address: HostAddress): void {
     if (this.isTerminal() || this.closing) return
     const timeoutMs = Math.max(1000, Math.floor(this.options.sessionTimeout / this.hosts.size))
-    const tls = this.options.tls
-    const socket: Socket = tls
-      ? (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).connect({ host: address.host, port: address.port, ...tls, servername: tls.servername ?? (isIp(address.host) ? undefined : address.host) } as never)
-      : netConnect({ host: address.host, port: address.port })
+    const { socket, ready } = openSocket(address, this.options.tls)
     this.connecting = socket
     const fail = (reason: Error): void => {
       if (this.connecting !== socket) return
@@ -361,7 +358,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     const timer = setTimeout(() => fail(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs)
     this.connectTimer = timer
     socket.once('error', fail)
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
+    socket.once(ready, () => {
       socket.off('error', fail)
       const conn: Connection = new Connection(socket, this.handlerFor(() => conn), { maxBufferSize: this.options.maxBufferSize })
       conn.lastZxid = this.lastZxid
@@ -997,6 +994,3 @@ async function authenticate(mechanism: DigestMd5, send: (token: Buffer) => Promi
   }
 }
 
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':')
-}

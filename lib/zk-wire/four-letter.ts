@@ -1,7 +1,6 @@
-import { createConnection } from 'node:net'
-import { createRequire } from 'node:module'
 import type { HostAddress } from './hosts.js'
 import type { TlsOptions } from './client.js'
+import { openSocket } from './sockets.js'
 
 /**
  * Sends a four-letter word (`ruok`, `isro`, `srvr`, …) to a server and
@@ -10,12 +9,10 @@ import type { TlsOptions } from './client.js'
  */
 export function fourLetterWord(address: HostAddress, word: string, timeoutMs = 2000, tls?: TlsOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls
-      ? (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).connect({ host: address.host, port: address.port, ...tls } as never)
-      : createConnection({ host: address.host, port: address.port })
+    const { socket, ready } = openSocket(address, tls)
     const chunks: Buffer[] = []
     const timer = setTimeout(() => socket.destroy(new Error(`no answer to ${word} within ${timeoutMs} ms`)), timeoutMs)
-    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(word))
+    socket.once(ready, () => socket.write(word))
     socket.on('data', (c: Buffer) => chunks.push(c))
     socket.once('error', (err) => {
       clearTimeout(timer)
