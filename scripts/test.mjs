@@ -81,15 +81,28 @@ function runFile(file, env) {
     child.stderr.on('data', chunk => process.stderr.write(chunk))
     // Whatever the file left behind in its group goes too; that also closes the pipes a
     // leftover grandchild would otherwise hold open, delaying 'close'.
-    child.on('exit', () => killGroup(child.pid))
-    child.on('close', (code, signal) => {
+    // If something outside the group still holds the pipes, 'close' would wait for it: once
+    // the file itself has exited, give its output a moment to drain, then stop waiting.
+    let settled = false
+    const settle = (code, signal) => {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
       clearTimeout(graceTimer)
       current = undefined
       if (!verdict && code === 0) verdict = { status: 'passed' }
       verdict ??= { status: 'failed', detail: signal ? `killed by ${signal}` : `exit code ${code}` }
       resolve(verdict)
+    }
+    child.on('exit', (code, signal) => {
+      killGroup(child.pid)
+      setTimeout(() => {
+        child.stdout.destroy()
+        child.stderr.destroy()
+        settle(code, signal)
+      }, 2000).unref()
     })
+    child.on('close', settle)
   })
 }
 

@@ -33,7 +33,7 @@ class Link {
       this.#queue.shift()
       if (this.to.destroyed) continue
       if (head.item === 'end') this.to.end()
-      else if (head.item === 'reset') this.to.resetAndDestroy()
+      else if (head.item === 'reset') reset(this.to)
       else this.to.write(head.item)
     }
   }
@@ -42,6 +42,17 @@ class Link {
     clearTimeout(this.#timer)
     this.#queue = []
   }
+}
+
+/**
+ * Drops a socket with a TCP reset, as a broken link would. A socket that can no longer
+ * write (its side already shut down with FIN) or is not connected is just destroyed:
+ * Node 20 never finishes resetting such a socket, and the half-closed handle then keeps
+ * the process from exiting.
+ */
+function reset(socket: Socket): void {
+  if (socket.destroyed || socket.pending || !socket.writable) socket.destroy()
+  else socket.resetAndDestroy()
 }
 
 /** Both sockets of one proxied connection and the link in each direction. */
@@ -68,8 +79,8 @@ class Pair {
   /** Drop both sockets at once with a reset, as a broken link would. */
   reset(): void {
     for (const link of this.links) link.clear()
-    this.client.resetAndDestroy()
-    this.upstream.resetAndDestroy()
+    reset(this.client)
+    reset(this.upstream)
   }
 }
 

@@ -2,63 +2,13 @@ import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
-import { ZooKeeper, type WatchedEvent, type ZkState } from '../../lib/zk-wire/index.js'
-import { ClientPool } from '../support/clients.js'
-import { startEnsemble, type Ensemble } from '../support/ensemble.js'
-import { TcpProxy } from '../support/proxy.js'
+import { ZooKeeper, type WatchedEvent } from '../../lib/zk-wire/index.js'
+import { attached, proxiedEnsembleSuite, recordStates } from '../support/proxied-ensemble.js'
 import { rejection } from '../support/rejection.js'
 import { sleep, waitFor } from '../support/wait.js'
-import { withLogs } from '../support/with-logs.js'
-import { ensembleSuite } from '../support/zookeeper.js'
-
-interface Ctx {
-  ensemble: Ensemble
-  proxies: TcpProxy[]
-  pool: ClientPool
-}
 
 const SESSION = 4000
-const test = ensembleSuite<Ctx>('session faults on a real 3-server ensemble')
-
-test.before(async (ctx) => {
-  ctx.ensemble = await startEnsemble({ size: 3 })
-  ctx.proxies = await Promise.all(ctx.ensemble.servers.map((s) => TcpProxy.start(s.host, s.clientPort)))
-})
-test.after(async (ctx) => {
-  await Promise.all(ctx.proxies?.map((p) => p.close()) ?? [])
-  await ctx.ensemble?.stop()
-})
-test.before.each(async (ctx) => {
-  for (const p of ctx.proxies) {
-    p.resume()
-    await p.accept()
-  }
-  for (const s of ctx.ensemble.servers) if (!s.isRunning) await s.start()
-  await ctx.ensemble.waitReady()
-  ctx.pool = new ClientPool(ctx.proxies.map((p) => p.address).join(','))
-})
-test.after.each(async (ctx) => {
-  await ctx.pool.closeAll()
-})
-
-function fault(name: string, body: (ctx: Ctx) => Promise<void>): void {
-  if (process.env.ONLY && !name.includes(process.env.ONLY)) return
-  test(name, (ctx) => withLogs(() => ctx.ensemble.logs(15), () => body(ctx))(ctx))
-}
-
-/** The proxy (and server) the client is attached to now. */
-function attached(ctx: Ctx, zk: ZooKeeper): { proxy: TcpProxy; index: number } {
-  const port = Number(zk.currentServer?.split(':').pop())
-  const index = ctx.proxies.findIndex((p) => p.port === port)
-  assert.ok(index >= 0, `attached to a proxy (${zk.currentServer})`)
-  return { proxy: ctx.proxies[index]!, index }
-}
-
-function recordStates(zk: ZooKeeper): ZkState[] {
-  const states: ZkState[] = []
-  zk.on('state', (s) => states.push(s))
-  return states
-}
+const fault = proxiedEnsembleSuite('session faults on a real 3-server ensemble', { size: 3 })
 
 fault('kill -9 of the attached server during writes: same session, no acknowledged write lost, watches still fire', async (ctx) => {
   const zk = await ctx.pool.connect({ sessionTimeout: SESSION })
@@ -271,4 +221,3 @@ fault('close() during a reconnect, or twice, is safe, and nothing outlives the c
   assert.is(code, 0, 'the child exits by itself after close()')
 })
 
-test.run()
