@@ -866,7 +866,10 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     this.watches.removePersistent(path, recursive, sink)
     if (this.watches.hasPersistent(path, recursive) || !this.conn?.isOpen) return
     const serverPath = toServerPath(this.chroot, path)
-    const remove = (type: number): Promise<number> => this.submit(ops.removeWatches, { path: serverPath, type }, path, (err) => err)
+    // Any failure leaves nothing behind on the server: watches belong to the connection, and
+    // the next one only gets those the registry still holds (SetWatches), or none at all.
+    const remove = (type: number): Promise<number> =>
+      this.submit(ops.removeWatches, { path: serverPath, type }, path, (err) => err).catch(() => Code.OK)
     const err = await remove(recursive ? WatcherTypes.persistentRecursive : WatcherTypes.persistent)
     if (err !== Code.MARSHALLINGERROR && err !== Code.BADARGUMENTS && err !== Code.UNIMPLEMENTED) return
     // Servers before 3.9 cannot remove one persistent watch: remove all of this
@@ -884,7 +887,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     if (held.persistentRecursive) calls.push(this.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistentRecursive }, path, ignore))
     if (held.data || held.exist) calls.push(this.submit(ops.exists, { path: serverPath, watch: true }, path, ignore))
     if (held.child) calls.push(this.submit(ops.getChildren, { path: serverPath, watch: true }, path, ignore))
-    await Promise.all(calls)
+    await Promise.all(calls.map((c) => c.catch(ignore)))
   }
 
   /**
