@@ -1,5 +1,5 @@
 import type { HostAddress } from './hosts.js'
-import type { TlsOptions } from './client.js'
+import type { TlsOptions } from './options.js'
 import { openSocket } from './sockets.js'
 
 /**

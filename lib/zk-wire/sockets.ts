@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
-import type { TlsOptions } from './client.js'
+import type { TlsOptions } from './options.js'
 import type { HostAddress } from './hosts.js'
 
 const load = createRequire(import.meta.url)
