@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { modulesLoadedBy } from '../test/support/module-trace.js'
 import { envInt, median, table } from './support.js'
 
 const RUNS = envInt('RUNS', 15)
@@ -65,20 +66,6 @@ function importTime(dir: string, specifier: string): number {
   return median(times)
 }
 
-/** Modules a fresh process loads for `specifier` whose path matches `pattern` (checked through the ESM loader). */
-function loadedMatching(dir: string, specifier: string, pattern: string): string[] {
-  const script = `await import(${JSON.stringify(specifier)})`
-  const hook = join(dir, 'trace-hook.mjs')
-  writeFileSync(hook, `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('LOADED ' + r.url + '\\n'); return r }`)
-  const register = join(dir, 'register.mjs')
-  writeFileSync(register, `import { register } from 'node:module'; import { pathToFileURL } from 'node:url'; register(pathToFileURL(${JSON.stringify(hook)}))`)
-  const r = spawnSync(process.execPath, ['--import', register, '--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })
-  return r.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('LOADED ') && new RegExp(pattern).test(l))
-    .map((l) => l.slice(7))
-}
-
 function main(): void {
   const packDir = mkdtempSync(join(tmpdir(), 'zkcloud-pack-'))
   const tarball = join(packDir, npm(root, ['pack', '--silent', '--pack-destination', packDir]).trim().split('\n').pop()!)
@@ -91,7 +78,9 @@ function main(): void {
     const peerSize = size(join(peer, 'node_modules'))
     const oursImport = importTime(ours, 'zkcloud/zk')
     const peerImport = importTime(peer, 'node-zookeeper-client')
-    const heavy = loadedMatching(ours, 'zkcloud/zk', 'msgpackr|/runtime/|/cluster/')
+    writeFileSync(join(ours, 'empty.mjs'), 'export {}')
+    const floor = importTime(ours, './empty.mjs')
+    const heavy = modulesLoadedBy(ours, 'zkcloud/zk').filter((url) => /msgpackr|runtime|cluster/.test(url))
     console.log(`\nFootprint: npm install --omit=optional of the packed tarball; import time is the median of ${RUNS} fresh processes\n`)
     table(
       ['figure', 'zkcloud', 'node-zookeeper-client', 'ratio'],
@@ -99,6 +88,7 @@ function main(): void {
         ['installed size', `${(oursSize / 1e6).toFixed(2)} MB`, `${(peerSize / 1e6).toFixed(2)} MB`, `${(oursSize / peerSize).toFixed(2)}x`],
         ['packages installed', `${oursPkgs.length} (${oursPkgs.sort().join(', ')})`, `${peerPkgs.length}`, `${(oursPkgs.length / peerPkgs.length).toFixed(2)}x`],
         ['import time (`zkcloud/zk` vs the peer)', `${oursImport.toFixed(1)} ms`, `${peerImport.toFixed(1)} ms`, `${(oursImport / peerImport).toFixed(2)}x`],
+        ['import time of an empty module (the floor on this machine now)', `${floor.toFixed(1)} ms`, '', ''],
         ['runtime/msgpackr modules loaded by `zkcloud/zk`', `${heavy.length}`, '-', '-'],
       ],
     )

@@ -1,70 +1,28 @@
 import { EventEmitter } from 'node:events'
-import { connect as netConnect, type Socket } from 'node:net'
-import { createRequire } from 'node:module'
-import { logger } from './log.js'
 import { OPEN_ACL_UNSAFE } from './acl.js'
-import { Connection, type ConnectionHandler, type PendingRequest } from './connection.js'
 import { Code, ZkError, withCallerStack } from './errors.js'
-import { type WatchedEvent, type Watcher, type ZkState, eventTypeName } from './events.js'
-import { Fifo } from './fifo.js'
-import { type HostAddress, HostList, parseConnectString } from './hosts.js'
+import type { Watcher, ZkState } from './events.js'
+import { parseConnectString } from './hosts.js'
 import type { CreateOptions, Data, Op, OpResult } from './multi.js'
 import {
   type AddWatchMode,
-  type ConnectResponse,
   type CreateRequest,
-  type Operation,
   type SubOp,
   type SubResult,
-  type WatcherEventRecord,
   type WatcherType,
   AddWatchMode as AddWatchModes,
   CreateFlags,
   WatcherType as WatcherTypes,
-  Xid,
   multiOps,
   ops,
 } from './operations.js'
+import type { ZooKeeperOptions } from './options.js'
 import { toClientPath, toServerPath, validatePath } from './paths.js'
 import { PersistentWatch } from './persistent-watch.js'
 import type { ACL, Stat } from './records.js'
-import { WatchRegistry } from './watches.js'
+import { Session } from './session.js'
 
-const log = logger('zkcloud:wire')
-
-/** TLS settings for ZooKeeper's `secureClientPort`. The server certificate is verified unless `rejectUnauthorized: false`. */
-export interface TlsOptions {
-  ca?: string | Buffer | Array<string | Buffer>
-  cert?: string | Buffer
-  key?: string | Buffer
-  servername?: string
-  rejectUnauthorized?: boolean
-}
-
-/** Options of {@link ZooKeeper.connect}. Times are milliseconds. */
-export interface ZooKeeperOptions {
-  /** Requested session timeout; the server clamps it to its min/max. Default 10 000. */
-  sessionTimeout?: number
-  /** How long `connect()` waits for the first session. Default: `sessionTimeout`. */
-  connectTimeout?: number
-  /** How long a call made while disconnected waits for a connection before it rejects. Default: `sessionTimeout`. */
-  requestTimeout?: number
-  /** Largest frame accepted from the server (jute.maxbuffer). Default 1 MiB + 4 KiB. */
-  maxBufferSize?: number
-  /** Accept a read-only server when the quorum is lost. Default false. */
-  canBeReadOnly?: boolean
-  /** Re-attach an existing session instead of creating one. */
-  sessionId?: bigint
-  sessionPassword?: Buffer
-  /** Shuffle the host list (default true), as the Java client does. */
-  shuffle?: boolean
-  /** Credentials added on every connection, e.g. `[['digest', 'user:pw']]`. */
-  auth?: Array<[scheme: string, credentials: string | Buffer]>
-  /** Connect over TLS (to `secureClientPort`). */
-  tls?: TlsOptions
-  /** Capture the caller's stack on every call so errors point at it. Default true. */
-  captureStack?: boolean
-}
+export type { TlsOptions, ZooKeeperOptions } from './options.js'
 
 /** A node's data and metadata. A node whose data is null reads as an empty buffer. */
 export interface DataAndStat {
@@ -72,78 +30,17 @@ export interface DataAndStat {
   stat: Stat
 }
 
+/** Options of the reads that can set a one-shot watch. */
 export interface WatchOption {
-  /** A one-shot watch: called at most once with the next change (or `expired`). */
+  /** A one-shot watch: called at most once with the next change (or the end of the session). */
   watch?: Watcher
 }
 
-type ClientHandle = ConnectionHandler
-
-type Terminal = 'expired' | 'authFailed' | 'closed'
-
-const TERMINAL_CODES: Record<Terminal, number> = {
-  expired: Code.SESSIONEXPIRED,
-  authFailed: Code.AUTHFAILED,
-  closed: Code.CLOSED,
-}
-
 const EMPTY = Buffer.alloc(0)
-const NO_PASSWORD = Buffer.alloc(16)
 const MAX_TTL = 0xffffffffff
-const SET_WATCHES_MAX_PATH_BYTES = 128 * 1024
 
 function toBytes(data: Data | null): Uint8Array | null {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-}
-
-/** A request on its way: encoded on a connection, or waiting for one. Settles its promise exactly once. */
-class Call<Res> implements PendingRequest {
-  xid = 0
-  settled = false
-  constructor(
-    readonly op: Operation<any, any>,
-    readonly req: unknown,
-    readonly path: string | undefined,
-    private readonly resolve: (value: Res) => void,
-    private readonly reject: (error: Error) => void,
-    private readonly origin: { stack?: string } | undefined,
-    private readonly onReply: ((err: number, value: any) => Res) | undefined,
-  ) {}
-
-  complete(err: number, value: unknown): void {
-    if (this.settled) return
-    this.settled = true
-    if (this.onReply !== undefined) {
-      try {
-        this.resolve(this.onReply(err, value))
-      } catch (e) {
-        this.reject(typeof e === 'number' ? this.error(e) : (e as Error))
-      }
-    } else if (err === 0) {
-      this.resolve(value as Res)
-    } else {
-      this.reject(this.error(err))
-    }
-  }
-
-  fail(code: number, cause?: Error): void {
-    if (this.settled) return
-    this.settled = true
-    this.reject(this.error(code, cause))
-  }
-
-  error(code: number, cause?: Error): ZkError {
-    const message = cause !== undefined && code === Code.CONNECTIONLOSS ? `connection lost: ${cause.message}` : undefined
-    const opts: { op: string; path?: string; message?: string; cause?: unknown } = { op: this.op.name, cause }
-    if (this.path !== undefined) opts.path = this.path
-    if (message !== undefined) opts.message = message
-    return withCallerStack(new ZkError(code, opts), this.origin)
-  }
-}
-
-interface Waiting {
-  call: Call<unknown>
-  deadline: number
 }
 
 /**
@@ -155,52 +52,29 @@ interface Waiting {
  * Events: `'state'` with the new {@link ZkState}.
  */
 export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
-  private _state: ZkState = 'connecting'
-  private readonly hosts: HostList
+  private readonly session: Session
   private readonly chroot: string
-  private readonly options: Required<Pick<ZooKeeperOptions, 'sessionTimeout' | 'requestTimeout' | 'maxBufferSize' | 'canBeReadOnly' | 'captureStack'>> &
-    ZooKeeperOptions
-  private conn: Connection | null = null
-  private _sessionId = 0n
-  private _sessionPassword: Buffer = NO_PASSWORD
-  private _negotiatedTimeout = 0
-  private lastZxid = 0n
-  private readonly waiting = new Fifo<Waiting>()
-  private waitTimer: NodeJS.Timeout | null = null
-  private readonly watches = new WatchRegistry()
-  private readonly authInfo: Array<{ scheme: string; auth: Buffer }> = []
-  /** Replies owed for auth packets on the current connection, in order; `null` for re-sent ones. */
-  private authReplies = new Fifo<{ resolve: () => void; reject: (e: Error) => void } | null>()
-  private retryTimer: NodeJS.Timeout | null = null
-  private connecting: Socket | null = null
-  private closing: Promise<void> | null = null
-  private readonly done: Promise<Error | void>
-  private resolveDone!: (e: Error | void) => void
+  private readonly captureStack: boolean
 
   /** Starts connecting at once; prefer {@link ZooKeeper.connect}, which also waits for the session. */
-  constructor(connectString: string, options: ZooKeeperOptions = {}) {
+  constructor(
+    private readonly connectString: string,
+    private readonly options: ZooKeeperOptions = {},
+  ) {
     super()
-    const parsed = parseConnectString(connectString)
-    this.chroot = parsed.chroot
+    const target = parseConnectString(connectString)
+    this.chroot = target.chroot
     const sessionTimeout = options.sessionTimeout ?? 10_000
-    this.options = {
+    this.captureStack = options.captureStack ?? false
+    this.session = new Session(target, {
       ...options,
       sessionTimeout,
       requestTimeout: options.requestTimeout ?? sessionTimeout,
       maxBufferSize: options.maxBufferSize ?? 1024 * 1024 + 4096,
       canBeReadOnly: options.canBeReadOnly ?? false,
-      captureStack: options.captureStack ?? true,
-    }
-    if (options.sessionId !== undefined) {
-      this._sessionId = options.sessionId
-      this._sessionPassword = options.sessionPassword ?? NO_PASSWORD
-    }
-    for (const [scheme, credentials] of options.auth ?? []) {
-      this.authInfo.push({ scheme, auth: Buffer.from(credentials) })
-    }
-    this.hosts = new HostList(parsed.hosts, options.shuffle ?? true)
-    this.done = new Promise((resolve) => (this.resolveDone = resolve))
-    this.nextAttempt()
+      captureStack: this.captureStack,
+    })
+    this.session.on('state', (s) => this.emit('state', s))
   }
 
   /**
@@ -210,7 +84,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   static async connect(connectString: string, options: ZooKeeperOptions = {}): Promise<ZooKeeper> {
     const zk = new ZooKeeper(connectString, options)
     try {
-      await zk.whenConnected(options.connectTimeout ?? zk.options.sessionTimeout)
+      await zk.whenConnected(options.connectTimeout ?? options.sessionTimeout ?? 10_000)
     } catch (err) {
       await zk.close()
       throw err
@@ -220,22 +94,22 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   /** The current session state. */
   get state(): ZkState {
-    return this._state
+    return this.session.state
   }
 
   /** The session id (0n before the first connection). */
   get sessionId(): bigint {
-    return this._sessionId
+    return this.session.sessionId
   }
 
   /** The session password, needed with `sessionId` to re-attach the session from another client. */
   get sessionPassword(): Buffer {
-    return this._sessionPassword
+    return this.session.sessionPassword
   }
 
   /** The session timeout the server granted, in milliseconds. */
   get negotiatedTimeout(): number {
-    return this._negotiatedTimeout
+    return this.session.negotiatedTimeout
   }
 
   /** The chroot of the connect string (`''` if none). */
@@ -243,226 +117,30 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return this.chroot
   }
 
-  /** The server the client is attached to now, or null. */
+  /**
+   * When the client last heard from a server of this session (ms since the
+   * epoch): replies, notifications or pings. While disconnected it stops
+   * advancing, so `Date.now() - lastHeardAt` bounds how long the server may
+   * already have been counting down the session timeout — what a leader must
+   * watch to step down before its session can have expired.
+   */
+  get lastHeardAt(): number {
+    return this.session.lastHeardAt
+  }
+
+  /** The server the client is attached to now (`host:port`), or null. */
   get currentServer(): string | null {
-    const s = this.conn?.isOpen ? this.conn.socket : null
-    return s ? `${s.remoteAddress}:${s.remotePort}` : null
+    return this.session.currentServer
   }
 
   /** Resolves when the session is connected (read-write or read-only); rejects on a terminal state or after `timeoutMs`. */
-  whenConnected(timeoutMs = this.options.sessionTimeout): Promise<void> {
-    if (this._state === 'connected' || this._state === 'connectedReadOnly') return Promise.resolve()
-    const terminal = this.terminalError('connect')
-    if (terminal) return Promise.reject(terminal)
-    return new Promise((resolve, reject) => {
-      const onState = (s: ZkState): void => {
-        if (s === 'connected' || s === 'connectedReadOnly') finish()
-        else if (s === 'expired' || s === 'authFailed' || s === 'closed') finish(this.terminalError('connect') ?? undefined)
-      }
-      const timer = setTimeout(
-        () => finish(new ZkError(Code.CONNECTIONLOSS, { op: 'connect', message: `no session within ${timeoutMs} ms` })),
-        timeoutMs,
-      )
-      const finish = (err?: Error): void => {
-        clearTimeout(timer)
-        this.off('state', onState)
-        if (err) reject(err)
-        else resolve()
-      }
-      this.on('state', onState)
-    })
+  whenConnected(timeoutMs?: number): Promise<void> {
+    return this.session.whenConnected(timeoutMs)
   }
 
   /** Resolves when the client reaches a terminal state: to the error for expiry or auth failure, to undefined for `close()`. Never rejects. */
   closed(): Promise<Error | void> {
-    return this.done
-  }
-
-  // ---------------------------------------------------------------- session
-
-  private setState(next: ZkState): void {
-    if (this._state === next) return
-    log('state %s -> %s (session 0x%s)', this._state, next, this._sessionId.toString(16))
-    this._state = next
-    this.emit('state', next)
-  }
-
-  private isTerminal(): boolean {
-    return this._state === 'expired' || this._state === 'authFailed' || this._state === 'closed'
-  }
-
-  private terminalError(op: string, path?: string): ZkError | null {
-    if (!this.isTerminal()) return null
-    const opts: { op: string; path?: string } = { op }
-    if (path !== undefined) opts.path = path
-    return new ZkError(TERMINAL_CODES[this._state as Terminal], opts)
-  }
-
-  private nextAttempt(): void {
-    if (this.isTerminal() || this.closing) return
-    const { address, delayMs } = this.hosts.next()
-    if (delayMs === 0) {
-      this.attempt(address)
-      return
-    }
-    log('all %d hosts failed; retrying in %d ms', this.hosts.size, delayMs)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null
-      this.attempt(address)
-    }, delayMs)
-  }
-
-  private attempt(address: HostAddress): void {
-    if (this.isTerminal() || this.closing) return
-    const timeoutMs = Math.max(1000, Math.floor(this.options.sessionTimeout / this.hosts.size))
-    const tls = this.options.tls
-    const socket: Socket = tls
-      ? (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).connect({ host: address.host, port: address.port, ...tls, servername: tls.servername ?? (isIp(address.host) ? undefined : address.host) } as never)
-      : netConnect({ host: address.host, port: address.port })
-    this.connecting = socket
-    const fail = (reason: Error): void => {
-      if (this.connecting !== socket) return
-      this.connecting = null
-      clearTimeout(timer)
-      socket.destroy()
-      log('connecting to %s:%d failed: %s', address.host, address.port, reason.message)
-      this.nextAttempt()
-    }
-    const timer = setTimeout(() => fail(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs)
-    socket.once('error', fail)
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
-      socket.off('error', fail)
-      const conn: Connection = new Connection(socket, this.handlerFor(() => conn), { maxBufferSize: this.options.maxBufferSize })
-      conn.lastZxid = this.lastZxid
-      conn
-        .handshake({
-          protocolVersion: 0,
-          lastZxidSeen: this.lastZxid,
-          timeout: this.options.sessionTimeout,
-          sessionId: this._sessionId,
-          password: this._sessionPassword,
-          readOnly: this.options.canBeReadOnly,
-        })
-        .then(
-          (resp) => {
-            if (this.connecting !== socket) return conn.close(Code.CLOSED, new Error('superseded'))
-            this.connecting = null
-            clearTimeout(timer)
-            this.attach(conn, resp, address)
-          },
-          (err: Error) => fail(err),
-        )
-    })
-  }
-
-  private handlerFor(conn: () => Connection): ClientHandle {
-    return {
-      notification: (ev) => this.onNotification(ev),
-      authReply: (err) => this.onAuthReply(err),
-      setWatchesReply: (err) => {
-        if (err !== 0) log('SetWatches failed: %s', new ZkError(err).message)
-      },
-      closed: (reason) => this.onConnectionClosed(conn(), reason),
-    }
-  }
-
-  private attach(conn: Connection, resp: ConnectResponse, address: HostAddress): void {
-    if (resp.timeout <= 0) {
-      conn.close(Code.SESSIONEXPIRED, new Error('session expired'))
-      this.expire()
-      return
-    }
-    const resumed = this._sessionId !== 0n && this._sessionId === resp.sessionId
-    this._sessionId = resp.sessionId
-    this._sessionPassword = resp.password
-    this._negotiatedTimeout = resp.timeout
-    this.hosts.connected()
-    this.conn = conn
-    conn.open(resp.timeout)
-    log('%s session 0x%s on %s:%d (timeout %d ms%s)', resumed ? 'resumed' : 'new', resp.sessionId.toString(16), address.host, address.port, resp.timeout, resp.readOnly ? ', read-only' : '')
-    this.authReplies = new Fifo()
-    for (const a of this.authInfo) {
-      conn.sendAuth(a.scheme, a.auth)
-      this.authReplies.push(null)
-    }
-    if (resumed) this.resetWatches(conn)
-    this.setState(resp.readOnly ? 'connectedReadOnly' : 'connected')
-    this.flushWaiting(conn)
-  }
-
-  /** Re-sets every watch after a reconnect, split into packets below the server's size limit. */
-  private resetWatches(conn: Connection): void {
-    const req = this.watches.toSetWatches(this.chroot, this.lastZxid)
-    if (req === null) return
-    const lists = ['data', 'exist', 'child', 'persistent', 'persistentRecursive'] as const
-    let packet = { relativeZxid: req.relativeZxid, data: [], exist: [], child: [], persistent: [], persistentRecursive: [] } as typeof req
-    let bytes = 0
-    for (const list of lists) {
-      for (const path of req[list]) {
-        if (bytes > 0 && bytes + path.length > SET_WATCHES_MAX_PATH_BYTES) {
-          conn.sendSpecial(Xid.setWatches, ops.setWatches2, packet)
-          packet = { relativeZxid: req.relativeZxid, data: [], exist: [], child: [], persistent: [], persistentRecursive: [] }
-          bytes = 0
-        }
-        packet[list].push(path)
-        bytes += path.length
-      }
-    }
-    conn.sendSpecial(Xid.setWatches, ops.setWatches2, packet)
-  }
-
-  private onConnectionClosed(conn: Connection, reason: Error): void {
-    this.lastZxid = conn.lastZxid > this.lastZxid ? conn.lastZxid : this.lastZxid
-    if (this.conn !== conn) return
-    this.conn = null
-    for (const waiter of this.authReplies.drain()) waiter?.reject(new ZkError(Code.CONNECTIONLOSS, { op: 'addAuth' }))
-    if (this.isTerminal() || this.closing) return
-    log('disconnected: %s', reason.message)
-    this.setState('disconnected')
-    this.nextAttempt()
-  }
-
-  private onNotification(ev: WatcherEventRecord): void {
-    const type = eventTypeName(ev.type)
-    if (type === undefined || type === 'None') return
-    const event: WatchedEvent = { type, state: this._state, path: toClientPath(this.chroot, ev.path) }
-    this.watches.deliver(event)
-  }
-
-  private onAuthReply(err: number): void {
-    const waiter = this.authReplies.shift()
-    if (err === 0) {
-      waiter?.resolve()
-      return
-    }
-    const error = new ZkError(err, { op: 'addAuth' })
-    waiter?.reject(error)
-    if (err === Code.AUTHFAILED) this.finish('authFailed', error)
-  }
-
-  private expire(): void {
-    this.finish('expired', new ZkError(Code.SESSIONEXPIRED, { message: `session 0x${this._sessionId.toString(16)} expired` }))
-  }
-
-  /** Enters a terminal state: fails everything pending and tells every watcher. */
-  private finish(state: Terminal, error: ZkError): void {
-    if (this.isTerminal()) return
-    this._state = state
-    if (this.retryTimer) clearTimeout(this.retryTimer)
-    this.retryTimer = null
-    this.connecting?.destroy()
-    this.connecting = null
-    const conn = this.conn
-    this.conn = null
-    conn?.close(TERMINAL_CODES[state], error)
-    for (const w of this.waiting.drain()) w.call.fail(TERMINAL_CODES[state])
-    if (this.waitTimer) clearTimeout(this.waitTimer)
-    this.waitTimer = null
-    for (const waiter of this.authReplies.drain()) waiter?.reject(error)
-    this.watches.expire({ type: 'None', state, path: null }, state === 'closed' ? undefined : error)
-    log('state -> %s (session 0x%s)', state, this._sessionId.toString(16))
-    this.emit('state', state)
-    this.resolveDone(state === 'closed' ? undefined : error)
+    return this.session.closed()
   }
 
   /**
@@ -470,21 +148,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
    * releases every socket and timer. Safe to call twice or while reconnecting.
    */
   close(): Promise<void> {
-    if (this.closing) return this.closing
-    if (this.isTerminal()) return Promise.resolve()
-    this.closing = (async () => {
-      const conn = this.conn
-      if (conn?.isOpen) {
-        const bye = new Promise<void>((resolve) => {
-          conn.send(new Call<void>(ops.closeSession, undefined, undefined, resolve, () => resolve(), undefined, undefined), undefined)
-        })
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([bye, new Promise<void>((r) => (timer = setTimeout(r, Math.min(this.options.requestTimeout, 2000))))])
-        clearTimeout(timer)
-      }
-      this.finish('closed', new ZkError(Code.CLOSED))
-    })()
-    return this.closing
+    return this.session.close()
   }
 
   /** Same as {@link close}. */
@@ -492,50 +156,15 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return this.close()
   }
 
-  // ---------------------------------------------------------------- calls
-
-  private submit<Req, Res>(op: Operation<Req, any>, req: Req, path: string | undefined, onReply?: (err: number, value: any) => Res): Promise<Res> {
-    let origin: { stack?: string } | undefined
-    if (this.options.captureStack) {
-      origin = {}
-      Error.captureStackTrace(origin, this.submit)
-    }
-    return new Promise<Res>((resolve, reject) => {
-      const call = new Call<Res>(op, req, path, resolve, reject, origin, onReply)
-      if (this.closing) return call.fail(Code.CLOSED)
-      if (this.isTerminal()) return call.fail(TERMINAL_CODES[this._state as Terminal])
-      const conn = this.conn
-      if (conn?.isOpen) conn.send(call, req)
-      else this.enqueue(call as Call<unknown>)
-    })
-  }
-
-  private enqueue(call: Call<unknown>): void {
-    this.waiting.push({ call, deadline: Date.now() + this.options.requestTimeout })
-    if (this.waitTimer === null) this.armWaitTimer()
-  }
-
-  private armWaitTimer(): void {
-    const head = this.waiting.peek()
-    if (head === undefined) return
-    this.waitTimer = setTimeout(() => {
-      this.waitTimer = null
-      const now = Date.now()
-      for (let w = this.waiting.peek(); w !== undefined && w.deadline <= now; w = this.waiting.peek()) {
-        this.waiting.shift()
-        w.call.fail(Code.OPERATIONTIMEOUT)
-      }
-      this.armWaitTimer()
-    }, Math.max(0, head.deadline - Date.now()))
-    this.waitTimer.unref()
-  }
-
-  private flushWaiting(conn: Connection): void {
-    if (this.waitTimer) clearTimeout(this.waitTimer)
-    this.waitTimer = null
-    for (const w of this.waiting.drain()) {
-      if (!w.call.settled) conn.send(w.call, w.call.req)
-    }
+  /**
+   * A new client with the same connect string and options but a fresh
+   * session: what an application does after `expired` (this client never
+   * starts a new session by itself, so nothing it held is silently lost).
+   * Watches and ephemeral nodes of the old session are not carried over.
+   */
+  newSession(): Promise<ZooKeeper> {
+    const { sessionId: _id, sessionPassword: _pw, ...options } = this.options
+    return ZooKeeper.connect(this.connectString, options)
   }
 
   private serverPath(path: string, op: string, sequential = false): string {
@@ -566,12 +195,22 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return req
   }
 
-  /** Runs `fn`, turning a synchronous validation error into a rejected promise. */
-  private guard<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a public call. Its errors get the caller's stack: this async frame is
+   * what the caller awaits, so V8's async stack trace names the caller's line at
+   * no cost on success (capturing a stack per call costs ~5 µs; `captureStack`
+   * does that instead, for callers that do not await).
+   */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return fn()
+      return await fn()
     } catch (err) {
-      return Promise.reject(err)
+      if (err instanceof ZkError && !this.captureStack) {
+        const origin: { stack?: string } = {}
+        Error.captureStackTrace(origin, this.guard)
+        withCallerStack(err, origin)
+      }
+      throw err
     }
   }
 
@@ -585,7 +224,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       if (req.flags === CreateFlags.container || req.ttl !== undefined) {
         return this.create2(path, data, options).then((r) => r.path)
       }
-      return this.submit(ops.create, req, path, (err, created: string) => {
+      return this.session.submit(ops.create, req, path, (err, created: string) => {
         if (err !== 0) throw err
         return this.clientPath(created)
       })
@@ -597,7 +236,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return this.guard(() => {
       const req = this.createRequest(path, data, options, 'create2')
       const op = req.flags === CreateFlags.container ? ops.createContainer : req.ttl !== undefined ? ops.createTTL : ops.create2
-      return this.submit(op, req, path, (err, r: { path: string; stat: Stat }) => {
+      return this.session.submit(op, req, path, (err, r: { path: string; stat: Stat }) => {
         if (err !== 0) throw err
         return { path: this.clientPath(r.path), stat: r.stat }
       })
@@ -606,7 +245,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   /** Deletes a node; `version` -1 (default) matches any. */
   delete(path: string, version = -1): Promise<void> {
-    return this.guard(() => this.submit(ops.delete, { path: this.serverPath(path, 'delete'), version }, path))
+    return this.guard(() => this.session.submit(ops.delete, { path: this.serverPath(path, 'delete'), version }, path))
   }
 
   /**
@@ -616,13 +255,13 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
     return this.guard(() => {
       const watch = options.watch
-      return this.submit(ops.exists, { path: this.serverPath(path, 'exists'), watch: watch !== undefined }, path, (err, stat: Stat) => {
+      return this.session.submit(ops.exists, { path: this.serverPath(path, 'exists'), watch: watch !== undefined }, path, (err, stat: Stat) => {
         if (err === 0) {
-          if (watch) this.watches.add('data', path, watch)
+          if (watch) this.session.watches.add('data', path, watch)
           return stat
         }
         if (err === Code.NONODE) {
-          if (watch) this.watches.add('exist', path, watch)
+          if (watch) this.session.watches.add('exist', path, watch)
           return null
         }
         throw err
@@ -634,9 +273,9 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   getData(path: string, options: WatchOption = {}): Promise<DataAndStat> {
     return this.guard(() => {
       const watch = options.watch
-      return this.submit(ops.getData, { path: this.serverPath(path, 'getData'), watch: watch !== undefined }, path, (err, r: { data: Buffer | null; stat: Stat }) => {
+      return this.session.submit(ops.getData, { path: this.serverPath(path, 'getData'), watch: watch !== undefined }, path, (err, r: { data: Buffer | null; stat: Stat }) => {
         if (err !== 0) throw err
-        if (watch) this.watches.add('data', path, watch)
+        if (watch) this.session.watches.add('data', path, watch)
         return { data: r.data ?? EMPTY, stat: r.stat }
       })
     })
@@ -644,7 +283,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   /** Replaces the node's data if its version matches (`-1`, the default, matches any). */
   setData(path: string, data: Data | null, version = -1): Promise<Stat> {
-    return this.guard(() => this.submit(ops.setData, { path: this.serverPath(path, 'setData'), data: toBytes(data), version }, path))
+    return this.guard(() => this.session.submit(ops.setData, { path: this.serverPath(path, 'setData'), data: toBytes(data), version }, path))
   }
 
   /**
@@ -660,30 +299,30 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       const req = { path: this.serverPath(path, 'getChildren'), watch: watch !== undefined }
       const register = <T>(err: number, value: T): T => {
         if (err !== 0) throw err
-        if (watch) this.watches.add('child', path, watch)
+        if (watch) this.session.watches.add('child', path, watch)
         return value
       }
-      return options.stat ? this.submit(ops.getChildren2, req, path, register) : this.submit(ops.getChildren, req, path, register)
+      return options.stat ? this.session.submit(ops.getChildren2, req, path, register) : this.session.submit(ops.getChildren, req, path, register)
     })
   }
 
   /** Waits until the server this client is attached to has caught up with the leader on `path`. */
   sync(path: string): Promise<void> {
-    return this.guard(() => this.submit(ops.sync, { path: this.serverPath(path, 'sync') }, path, (err) => {
+    return this.guard(() => this.session.submit(ops.sync, { path: this.serverPath(path, 'sync') }, path, (err) => {
       if (err !== 0) throw err
     }))
   }
 
   /** The node's ACL and Stat. */
   getACL(path: string): Promise<{ acl: ACL[]; stat: Stat }> {
-    return this.guard(() => this.submit(ops.getACL, { path: this.serverPath(path, 'getACL') }, path))
+    return this.guard(() => this.session.submit(ops.getACL, { path: this.serverPath(path, 'getACL') }, path))
   }
 
   /** Replaces the node's ACL if its ACL version (`aversion`) matches (`-1` matches any). */
   setACL(path: string, acl: readonly ACL[], version = -1): Promise<Stat> {
     return this.guard(() => {
       if (!Array.isArray(acl) || acl.length === 0) throw new ZkError(Code.INVALIDACL, { op: 'setACL', path, message: 'an ACL list must not be empty' })
-      return this.submit(ops.setACL, { path: this.serverPath(path, 'setACL'), acl, version }, path)
+      return this.session.submit(ops.setACL, { path: this.serverPath(path, 'setACL'), acl, version }, path)
     })
   }
 
@@ -693,23 +332,17 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
    * AUTHFAILED and end the session (state `authFailed`), as ZooKeeper closes it.
    */
   addAuth(scheme: string, credentials: string | Buffer): Promise<void> {
-    const terminal = this.terminalError('addAuth')
+    const terminal = this.session.terminalError('addAuth')
     if (terminal) return Promise.reject(terminal)
     if (typeof scheme !== 'string' || scheme === '') return Promise.reject(new ZkError(Code.BADARGUMENTS, { op: 'addAuth', message: 'empty scheme' }))
-    const auth = Buffer.from(credentials)
-    this.authInfo.push({ scheme, auth })
-    const conn = this.conn
-    if (!conn?.isOpen) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      conn.sendAuth(scheme, auth)
-      this.authReplies.push({ resolve, reject })
-    })
+    return this.session.addAuth(scheme, Buffer.from(credentials))
   }
+
 
   /** Paths of the ephemeral nodes this session owns under `prefix` (default: all). */
   getEphemerals(prefix = '/'): Promise<string[]> {
     return this.guard(() =>
-      this.submit(ops.getEphemerals, { path: this.serverPath(prefix, 'getEphemerals') }, prefix, (err, paths: string[]) => {
+      this.session.submit(ops.getEphemerals, { path: this.serverPath(prefix, 'getEphemerals') }, prefix, (err, paths: string[]) => {
         if (err !== 0) throw err
         const inside = this.chroot === '' ? paths : paths.filter((p) => p === this.chroot || p.startsWith(this.chroot + '/'))
         return inside.map((p) => this.clientPath(p))
@@ -719,7 +352,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   /** The number of descendants of `path` (not counting itself). */
   getAllChildrenNumber(path: string): Promise<number> {
-    return this.guard(() => this.submit(ops.getAllChildrenNumber, { path: this.serverPath(path, 'getAllChildrenNumber') }, path))
+    return this.guard(() => this.session.submit(ops.getAllChildrenNumber, { path: this.serverPath(path, 'getAllChildrenNumber') }, path))
   }
 
   /**
@@ -734,20 +367,23 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
       const type = AddWatchModes[mode]
       if (type === undefined) throw new ZkError(Code.BADARGUMENTS, { op: 'addWatch', path, message: `unknown watch mode "${String(mode)}"` })
       const recursive = mode === 'persistentRecursive'
-      return this.submit(ops.addWatch, { path: this.serverPath(path, 'addWatch'), type }, path, (err) => {
+      return this.session.submit(ops.addWatch, { path: this.serverPath(path, 'addWatch'), type }, path, (err) => {
         if (err !== 0) throw err
         const watch: PersistentWatch = new PersistentWatch(path, mode, () => this.unwatch(path, recursive, watch))
-        this.watches.addPersistent(path, recursive, watch)
+        this.session.watches.addPersistent(path, recursive, watch)
         return watch
       })
     })
   }
 
   private async unwatch(path: string, recursive: boolean, sink: PersistentWatch): Promise<void> {
-    this.watches.removePersistent(path, recursive, sink)
-    if (this.watches.hasPersistent(path, recursive) || !this.conn?.isOpen) return
+    this.session.watches.removePersistent(path, recursive, sink)
+    if (this.session.watches.hasPersistent(path, recursive) || !this.session.isConnected()) return
     const serverPath = toServerPath(this.chroot, path)
-    const remove = (type: number): Promise<number> => this.submit(ops.removeWatches, { path: serverPath, type }, path, (err) => err)
+    // Any failure leaves nothing behind on the server: watches belong to the connection, and
+    // the next one only gets those the registry still holds (SetWatches), or none at all.
+    const remove = (type: number): Promise<number> =>
+      this.session.submit(ops.removeWatches, { path: serverPath, type }, path, (err) => err).catch(() => Code.OK)
     const err = await remove(recursive ? WatcherTypes.persistentRecursive : WatcherTypes.persistent)
     if (err !== Code.MARSHALLINGERROR && err !== Code.BADARGUMENTS && err !== Code.UNIMPLEMENTED) return
     // Servers before 3.9 cannot remove one persistent watch: remove all of this
@@ -758,14 +394,14 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   /** Sets again on the server every watch the registry still holds for `path`. */
   private async rearm(path: string, serverPath: string): Promise<void> {
-    const held = this.watches.kindsOn(path)
+    const held = this.session.watches.kindsOn(path)
     const ignore = (): undefined => undefined
     const calls: Promise<unknown>[] = []
-    if (held.persistent) calls.push(this.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistent }, path, ignore))
-    if (held.persistentRecursive) calls.push(this.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistentRecursive }, path, ignore))
-    if (held.data || held.exist) calls.push(this.submit(ops.exists, { path: serverPath, watch: true }, path, ignore))
-    if (held.child) calls.push(this.submit(ops.getChildren, { path: serverPath, watch: true }, path, ignore))
-    await Promise.all(calls)
+    if (held.persistent) calls.push(this.session.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistent }, path, ignore))
+    if (held.persistentRecursive) calls.push(this.session.submit(ops.addWatch, { path: serverPath, type: AddWatchModes.persistentRecursive }, path, ignore))
+    if (held.data || held.exist) calls.push(this.session.submit(ops.exists, { path: serverPath, watch: true }, path, ignore))
+    if (held.child) calls.push(this.session.submit(ops.getChildren, { path: serverPath, watch: true }, path, ignore))
+    await Promise.all(calls.map((c) => c.catch(ignore)))
   }
 
   /**
@@ -777,11 +413,11 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return this.guard(() => {
       const code = WatcherTypes[type]
       if (code === undefined) throw new ZkError(Code.BADARGUMENTS, { op: 'removeWatches', path, message: `unknown watcher type "${String(type)}"` })
-      return this.submit(ops.removeWatches, { path: this.serverPath(path, 'removeWatches'), type: code }, path, (err) => {
+      return this.session.submit(ops.removeWatches, { path: this.serverPath(path, 'removeWatches'), type: code }, path, (err) => {
         if (err !== 0) throw err
-        if (type === 'persistent' || type === 'any') this.watches.endPersistent(path, false)
-        if (type === 'persistentRecursive' || type === 'any') this.watches.endPersistent(path, true)
-        if (type === 'data' || type === 'children' || type === 'any') this.watches.removeOneShot(path, type)
+        if (type === 'persistent' || type === 'any') this.session.watches.endPersistent(path, false)
+        if (type === 'persistentRecursive' || type === 'any') this.session.watches.endPersistent(path, true)
+        if (type === 'data' || type === 'children' || type === 'any') this.session.watches.removeOneShot(path, type)
       })
     })
   }
@@ -791,7 +427,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     return this.guard(() => {
       const code = WatcherTypes[type]
       if (code === undefined) throw new ZkError(Code.BADARGUMENTS, { op: 'checkWatches', path, message: `unknown watcher type "${String(type)}"` })
-      return this.submit(ops.checkWatches, { path: this.serverPath(path, 'checkWatches'), type: code }, path, (err) => {
+      return this.session.submit(ops.checkWatches, { path: this.serverPath(path, 'checkWatches'), type: code }, path, (err) => {
         if (err !== 0) throw err
       })
     })
@@ -840,7 +476,7 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   multi(list: readonly Op[]): Promise<OpResult[]> {
     return this.guard(() => {
       const subs = this.subOps(list, 'multi', ['create', 'delete', 'setData', 'check'])
-      return this.submit(multiOps.multi, subs, undefined, (err, raw: SubResult[] | undefined) => {
+      return this.session.submit(multiOps.multi, subs, undefined, (err, raw: SubResult[] | undefined) => {
         if (raw === undefined) throw err === 0 ? Code.MARSHALLINGERROR : err
         const results = raw.map((r, i) => this.toResult(r, list[i]))
         const failed = results.findIndex((r) => r.type === 'error' && r.error.code !== 0 && r.error.code !== Code.RUNTIMEINCONSISTENCY)
@@ -858,14 +494,10 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   multiRead(list: readonly Op[]): Promise<OpResult[]> {
     return this.guard(() => {
       const subs = this.subOps(list, 'multiRead', ['getData', 'getChildren'])
-      return this.submit(multiOps.multiRead, subs, undefined, (err, raw: SubResult[] | undefined) => {
+      return this.session.submit(multiOps.multiRead, subs, undefined, (err, raw: SubResult[] | undefined) => {
         if (err !== 0 || raw === undefined) throw err === 0 ? Code.MARSHALLINGERROR : err
         return raw.map((r, i) => this.toResult(r, list[i]))
       })
     })
   }
-}
-
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':')
 }

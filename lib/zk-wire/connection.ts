@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { logger } from './log.js'
-import { Code, ProtocolError } from './errors.js'
+import { Code, ProtocolError, codeName } from './errors.js'
 import { Fifo } from './fifo.js'
 import { FrameDecoder } from './framing.js'
 import { JuteReader, JuteWriter } from './jute.js'
@@ -48,6 +48,7 @@ export interface ConnectionOptions {
 type ConnectionState = 'handshake' | 'open' | 'closed'
 
 const TICK_MIN_MS = 10
+const REPLY_HEADER_SIZE = 16
 
 /**
  * One socket to one server: framing, the handshake, xid allocation, the FIFO
@@ -62,7 +63,8 @@ export class Connection {
   private readonly pending = new Fifo<PendingRequest>()
   private handshakeReply: { resolve: (r: ConnectResponse) => void; reject: (e: Error) => void } | null = null
   private ticker: NodeJS.Timeout | null = null
-  private lastRecv = Date.now()
+  /** When bytes last arrived from the server (ms since the epoch). */
+  lastRecv = Date.now()
   private lastSend = Date.now()
   private readTimeout = 0
   private pingInterval = 0
@@ -205,6 +207,11 @@ export class Connection {
       const reply = this.handshakeReply
       this.handshakeReply = null
       if (reply === null) throw new ProtocolError('unexpected frame before the handshake was sent')
+      if (frame.length === REPLY_HEADER_SIZE) {
+        // A server that cannot create the session answers with a bare reply header (e.g. NOTREADONLY).
+        const { err } = readReplyHeader(r)
+        throw new ProtocolError(`the server refused the session: ${codeName(err)}`)
+      }
       const response = readConnectResponse(r)
       this.state = 'open'
       reply.resolve(response)

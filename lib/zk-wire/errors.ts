@@ -112,6 +112,8 @@ export class ProtocolError extends Error {
 
 const here = new URL('.', import.meta.url).href
 const herePath = new URL('.', import.meta.url).pathname
+/** Where the client's TypeScript sources are, as stack frames name them when source maps are on. */
+const sourcePath = herePath.replace(/\/dist\/lib\//, '/lib/')
 
 /**
  * Gives `error` the stack captured at the call site (`origin`), without the
@@ -119,7 +121,10 @@ const herePath = new URL('.', import.meta.url).pathname
  */
 export function withCallerStack<E extends Error>(error: E, origin: { stack?: string } | undefined): E {
   if (origin?.stack !== undefined) {
-    const frames = origin.stack.split('\n').slice(1).filter((line) => !line.includes(here) && !line.includes(herePath))
+    const frames = origin.stack
+      .split('\n')
+      .slice(1)
+      .filter((line) => !line.includes(here) && !line.includes(herePath) && !line.includes(sourcePath))
     error.stack = [`${error.name}: ${error.message}`, ...frames].join('\n')
   }
   return error

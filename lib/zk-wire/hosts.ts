@@ -60,7 +60,9 @@ function parseHost(s: string): HostAddress {
  * `StaticHostProvider` does, and says how long to wait before the next
  * attempt: nothing while untried hosts remain, then an exponential backoff
  * with jitter once a whole round has failed, so a dead ensemble is never
- * hammered in a busy loop.
+ * hammered in a busy loop. The backoff grows gently (x1.5 from 10 ms to
+ * 500 ms) so a client finds the ensemble soon after a leader election, which
+ * takes a few hundred milliseconds.
  */
 export class HostList {
   private readonly hosts: HostAddress[]
@@ -71,7 +73,7 @@ export class HostList {
   constructor(
     hosts: readonly HostAddress[],
     shuffle: boolean,
-    private readonly backoff = { minMs: 20, maxMs: 1000 },
+    private readonly backoff = { minMs: 10, maxMs: 500, factor: 1.5 },
   ) {
     this.hosts = [...hosts]
     if (shuffle) {
@@ -86,6 +88,17 @@ export class HostList {
     return this.hosts.length
   }
 
+  /** Every host, in the order they are tried. */
+  all(): readonly HostAddress[] {
+    return this.hosts
+  }
+
+  /** Makes `address` the next host to try (e.g. a read-write server found while read-only). */
+  prefer(address: HostAddress): void {
+    const i = this.hosts.findIndex((h) => h.host === address.host && h.port === address.port)
+    if (i !== -1) this.index = (i - 1 + this.hosts.length) % this.hosts.length
+  }
+
   /** The next host to try and how long to wait before trying it. */
   next(): { address: HostAddress; delayMs: number } {
     this.index = (this.index + 1) % this.hosts.length
@@ -93,7 +106,7 @@ export class HostList {
     if (this.triedThisRound >= this.hosts.length) {
       this.failedRounds++
       this.triedThisRound = 0
-      const base = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** (this.failedRounds - 1))
+      const base = Math.min(this.backoff.maxMs, this.backoff.minMs * this.backoff.factor ** (this.failedRounds - 1))
       delayMs = Math.round(base / 2 + (Math.random() * base) / 2)
     }
     this.triedThisRound++

@@ -15,25 +15,33 @@ export function validatePath(path: unknown, op: string, sequential = false): ass
 
 function pathProblem(path: unknown, sequential: boolean): string | null {
   if (typeof path !== 'string') return 'not a string'
-  if (path.length === 0) return 'empty'
-  if (path[0] !== '/') return 'must start with /'
-  if (path.length === 1) return null
-  if (path.endsWith('/') && !sequential) return 'must not end with /'
-  const segments = path.slice(1).split('/')
-  for (let i = 0; i < segments.length; i++) {
-    const s = segments[i]!
-    if (s === '' && !(sequential && i === segments.length - 1)) return 'empty segment (//)'
-    if (s === '.' || s === '..') return `relative segment "${s}"`
-  }
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i)
-    if (c === 0) return 'NUL character'
-    if ((c > 0 && c < 0x20) || (c > 0x7e && c < 0xa0) || (c >= 0xd800 && c <= 0xf8ff) || (c >= 0xfff0 && c <= 0xffff)) {
+  const n = path.length
+  if (n === 0) return 'empty'
+  if (path.charCodeAt(0) !== SLASH) return 'must start with /'
+  if (n === 1) return null
+  if (path.charCodeAt(n - 1) === SLASH && !sequential) return 'must not end with /'
+  // One pass over the characters (this runs on every call): segments end at a slash or at the end.
+  let start = 1
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? path.charCodeAt(i) : SLASH
+    if (c === SLASH) {
+      const len = i - start
+      if (len === 0 && !(sequential && i === n)) return 'empty segment (//)'
+      if (path.charCodeAt(start) === DOT && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === DOT))) {
+        return `relative segment "${path.slice(start, i)}"`
+      }
+      start = i + 1
+    } else if (c === 0) {
+      return 'NUL character'
+    } else if (c < 0x20 || (c > 0x7e && c < 0xa0) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0) {
       return `invalid character \\u${c.toString(16).padStart(4, '0')} at ${i}`
     }
   }
   return null
 }
+
+const SLASH = 0x2f
+const DOT = 0x2e
 
 /** Prefixes a client path with the chroot (`''` for none). */
 export function toServerPath(chroot: string, path: string): string {

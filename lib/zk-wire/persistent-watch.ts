@@ -6,6 +6,12 @@ import type { WatchSink } from './watches.js'
  * A persistent or recursive watch: an async iterable of node events that
  * lasts until `close()`, `removeWatches`, or the end of the session (then the
  * iteration throws the session's error). Events are queued until read.
+ *
+ * The watch survives reconnects, but ZooKeeper does not replay changes made
+ * while the client was disconnected for persistent watches (it does for
+ * one-shot ones). After each re-attach the iteration therefore yields one
+ * `{ type: 'None', state: 'connected', path: null }` event: re-read the data
+ * the watch guards (Curator's persistent watcher has the same "reset" signal).
  */
 export class PersistentWatch implements AsyncIterable<WatchedEvent>, WatchSink {
   private readonly queue: WatchedEvent[] = []

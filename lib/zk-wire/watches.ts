@@ -127,6 +127,17 @@ export class WatchRegistry {
     return removed.size
   }
 
+  /**
+   * Tells persistent watches the client re-attached after a disconnection.
+   * ZooKeeper re-arms them but does not replay what changed meanwhile (it does
+   * for one-shot watches), so their consumers must re-read what they rely on.
+   */
+  resync(event: WatchedEvent): void {
+    for (const map of [this.persistent, this.recursive]) {
+      for (const sinks of map.map.values()) for (const s of sinks) s.push(event)
+    }
+  }
+
   /** Which kinds of watch are held for `path`. */
   kindsOn(path: string): Record<Kind | 'persistent' | 'persistentRecursive', boolean> {
     return {

@@ -37,3 +37,4 @@ export class ClientPool {
     this.clients.clear()
   }
 }
+

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { makeTempDir, removeTempDir } from './cleanup.js'
 import { freePort } from './ports.js'
 import { makeTlsMaterial, type TlsMaterial } from './tls-material.js'
 import { MAIN_CLASS, serverConfig, type ServerPorts } from './zk-config.js'
-import { findZooKeeperInstall } from './zk-install.js'
+import { findZooKeeperInstall, type ZkInstall } from './zk-install.js'
 import { ZkServer } from './zk-server.js'
 import { waitFor } from './wait.js'
 
@@ -103,6 +103,21 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     throw new Error('No local ZooKeeper to start: install Debian\'s zookeeper package and a JRE, or set ZOOKEEPER_HOME and JAVA_HOME')
   }
   const dir = makeTempDir('ensemble')
+  let ensemble: Ensemble | undefined
+  try {
+    ensemble = await createEnsemble(dir, install, opts)
+    await Promise.all(ensemble.servers.map(s => s.start(opts.readyTimeoutMs)))
+    await ensemble.waitReady(opts.readyTimeoutMs)
+    return ensemble
+  } catch (err) {
+    await ensemble?.stop()
+    removeTempDir(dir)
+    throw err
+  }
+}
+
+/** Pick the ports, write every server's files into `dir` and make the (stopped) servers. */
+async function createEnsemble(dir: string, install: ZkInstall, opts: EnsembleOptions): Promise<Ensemble> {
   const ports: ServerPorts[] = []
   for (let id = 1; id <= (opts.size ?? 1); id++) {
     ports.push({
@@ -126,7 +141,7 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
       maxSessionTimeout: opts.maxSessionTimeout,
       extraConfig: opts.extraConfig ?? {},
       jvmFlags: opts.jvmFlags ?? [],
-      tls: tls || undefined,
+      tls,
       sasl: opts.sasl,
       readOnly: opts.readOnly ?? false,
     })
@@ -136,21 +151,13 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
       clientPort: self.clientPort,
       secureClientPort: self.secureClientPort,
       java: install.java,
-      args: [...jvmArgs, '-cp', [confDir, ...install.classPath].join(':'), MAIN_CLASS, join(confDir, 'zoo.cfg')],
+      args: [...jvmArgs, '-cp', [confDir, ...install.classPath].join(delimiter), MAIN_CLASS, join(confDir, 'zoo.cfg')],
       dir: serverDir,
       logFile: join(serverDir, 'server.log'),
-      tls: tls ? { ...tls.client } : undefined,
+      tls: tls?.client,
     })
   })
-  const ensemble = new Ensemble(dir, servers, tls ? tls.client : undefined)
-  try {
-    await Promise.all(servers.map(s => s.start(opts.readyTimeoutMs)))
-    await ensemble.waitReady(opts.readyTimeoutMs)
-  } catch (err) {
-    await ensemble.stop()
-    throw err
-  }
-  return ensemble
+  return new Ensemble(dir, servers, tls?.client)
 }
 
 function mkdir(path: string): string {

@@ -1,4 +1,5 @@
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net'
+import { freePort } from './ports.js'
 
 type Item = Buffer | 'end' | 'reset'
 
@@ -32,7 +33,7 @@ class Link {
       this.#queue.shift()
       if (this.to.destroyed) continue
       if (head.item === 'end') this.to.end()
-      else if (head.item === 'reset') this.to.resetAndDestroy()
+      else if (head.item === 'reset') reset(this.to)
       else this.to.write(head.item)
     }
   }
@@ -41,6 +42,17 @@ class Link {
     clearTimeout(this.#timer)
     this.#queue = []
   }
+}
+
+/**
+ * Drops a socket with a TCP reset, as a broken link would. A socket that can no longer
+ * write (its side already shut down with FIN) or is not connected is just destroyed:
+ * Node 20 never finishes resetting such a socket, and the half-closed handle then keeps
+ * the process from exiting.
+ */
+function reset(socket: Socket): void {
+  if (socket.destroyed || socket.pending || !socket.writable) socket.destroy()
+  else socket.resetAndDestroy()
 }
 
 /** Both sockets of one proxied connection and the link in each direction. */
@@ -56,14 +68,19 @@ class Pair {
       from.on('data', chunk => link.push(chunk))
       from.on('end', () => link.push('end'))
       from.on('error', () => link.push('reset'))
-      from.on('close', () => { if (--open === 0) { this.destroy(); onClosed() } })
+      from.on('close', () => {
+        if (--open > 0) return
+        for (const link of this.links) link.clear()
+        onClosed()
+      })
     }
   }
 
-  destroy(): void {
+  /** Drop both sockets at once with a reset, as a broken link would. */
+  reset(): void {
     for (const link of this.links) link.clear()
-    this.client.destroy()
-    this.upstream.destroy()
+    reset(this.client)
+    reset(this.upstream)
   }
 }
 
@@ -73,28 +90,26 @@ class Pair {
  * Bytes are forwarded exactly and in order, ends and resets included.
  */
 export class TcpProxy {
-  #port = 0
+  /** The port clients connect to. */
+  readonly port: number
   #server: Server | null = null
   #target: { host: string; port: number }
   #pairs = new Set<Pair>()
   #stalled = false
   #delayMs = 0
 
-  private constructor(target: { host: string; port: number }) {
+  private constructor(port: number, target: { host: string; port: number }) {
+    this.port = port
     this.#target = target
   }
 
   /** Listen on a free port of 127.0.0.1 and forward every connection to `targetHost:targetPort`. */
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     assertLoopback(targetHost)
-    const proxy = new TcpProxy({ host: targetHost, port: targetPort })
-    await proxy.#listen(0)
+    // A port below the ephemeral range, so that `accept()` can always listen on it again.
+    const proxy = new TcpProxy(await freePort(), { host: targetHost, port: targetPort })
+    await proxy.#listen()
     return proxy
-  }
-
-  /** The port clients connect to. */
-  get port(): number {
-    return this.#port
   }
 
   /** `127.0.0.1:<port>`, for connect strings. */
@@ -117,9 +132,9 @@ export class TcpProxy {
     return this.#delayMs
   }
 
-  /** Destroy every current connection (both sides). New connections are still accepted. */
+  /** Reset every current connection (both sides see ECONNRESET). New ones are still accepted. */
   cut(): void {
-    for (const pair of this.#pairs) pair.destroy()
+    for (const pair of this.#pairs) pair.reset()
     this.#pairs.clear()
   }
 
@@ -131,7 +146,7 @@ export class TcpProxy {
 
   /** Listen again, on the same port, after `refuse()`. */
   async accept(): Promise<void> {
-    if (!this.#server) await this.#listen(this.port)
+    if (!this.#server) await this.#listen()
   }
 
   /** Stop forwarding in both directions; keep the sockets open and buffer what arrives. */
@@ -156,7 +171,7 @@ export class TcpProxy {
     this.#target = { host, port }
   }
 
-  /** Stop listening and destroy every connection. */
+  /** Stop listening and reset every connection. */
   async close(): Promise<void> {
     const server = this.#server
     this.refuse()
@@ -164,15 +179,12 @@ export class TcpProxy {
     if (server) await new Promise(resolve => server.once('close', resolve))
   }
 
-  #listen(port: number): Promise<void> {
+  #listen(): Promise<void> {
     const server = createServer({ allowHalfOpen: true }, client => this.#onConnection(client))
     this.#server = server
     return new Promise((resolve, reject) => {
       server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => {
-        this.#port = (server.address() as { port: number }).port
-        resolve()
-      })
+      server.listen(this.port, '127.0.0.1', () => resolve())
     })
   }
 

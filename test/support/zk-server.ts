@@ -86,10 +86,10 @@ export class ZkServer {
     // The server must never keep a test process alive; cleanup.ts kills it at exit.
     child.unref()
     if (child.pid !== undefined) trackPid(child.pid)
-    let exitCode: string | undefined
+    let exitReason: string | undefined
     this.#exited = new Promise(resolve => {
       const gone = (why: string) => {
-        exitCode ??= why
+        exitReason ??= why
         if (child.pid !== undefined) untrackPid(child.pid)
         if (this.#child === child) this.#state = 'stopped'
         resolve()
@@ -99,7 +99,7 @@ export class ZkServer {
     })
     try {
       await waitFor(`server ${this.id} to answer ruok`, async () => {
-        if (exitCode !== undefined) throw new Error(`exited (${exitCode})`)
+        if (exitReason !== undefined) throw new Error(`exited (${exitReason})`)
         return (await this.fourLetter('ruok', 500).catch(() => '')) === 'imok'
       }, { timeoutMs })
     } catch (err) {

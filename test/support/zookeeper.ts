@@ -12,7 +12,7 @@ export type ZooKeeperSource = 'env' | 'testcontainers' | 'local'
 export interface ZooKeeperHandle {
   connectString: string
   source: ZooKeeperSource
-  /** The local server process, when this process started it (for `logs()`). */
+  /** The local server, when this process started it (its `logs()` help explain failures). */
   ensemble?: Ensemble
   /** Stop the server if this process started it; otherwise do nothing. */
   stop(): Promise<void>
@@ -21,6 +21,10 @@ export interface ZooKeeperHandle {
 /** Printed (or thrown, under CI=true) when no ZooKeeper can be found. */
 export const NO_ZOOKEEPER =
   'no ZooKeeper — set ZK_TEST_HOSTS, install Debian\'s zookeeper + JRE, or run a container engine'
+
+/** Printed (or thrown, under CI=true) when ensembles cannot be started here. */
+export const NO_LOCAL_ZOOKEEPER =
+  'no local ZooKeeper to start ensembles — install Debian\'s zookeeper + JRE, or set ZOOKEEPER_HOME'
 
 const SHARED_SERVER = { tickTime: 500, maxSessionTimeout: 60_000 }
 
@@ -59,19 +63,29 @@ async function findZooKeeper(): Promise<ZooKeeperHandle | null> {
   return { connectString: ensemble.connectString, source: 'local', ensemble, stop: () => ensemble.stop() }
 }
 
-let warned = false
+const warned = new Set<string>()
+
+/** Print `SKIPPED: <why>` once per process, or throw under `CI=true`: CI must not pass by skipping. */
+function skipOrFail(why: string): void {
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${why}`)
+  if (!warned.has(why)) console.log(`\n  SKIPPED: ${why}\n`)
+  warned.add(why)
+}
+
+/** The same suite, with every test registered on it skipped. */
+function skipAll<T>(test: Test<T>): Test<T> {
+  const skip: Test<T>['skip'] = (...args) => test.skip(...args)
+  return Object.assign(skip, test, { only: skip })
+}
 
 /**
  * The shared ZooKeeper, or null after printing one loud SKIPPED line (once per process).
- * Under `CI=true` a missing ZooKeeper throws instead: CI must not pass by skipping.
+ * Under `CI=true` a missing ZooKeeper throws instead.
  */
 export async function requireZooKeeper(): Promise<ZooKeeperHandle | null> {
   const zk = await getZooKeeper()
-  if (zk) return zk
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${NO_ZOOKEEPER}`)
-  if (!warned) console.log(`\n  SKIPPED: ${NO_ZOOKEEPER}\n`)
-  warned = true
-  return null
+  if (!zk) skipOrFail(NO_ZOOKEEPER)
+  return zk
 }
 
 /** State of a `zkSuite`: the shared server's handle as `zk`. */
@@ -87,9 +101,18 @@ export interface ZkSuiteState {
 export async function zkSuite<T extends object = object>(name: string, state?: T): Promise<Test<T & ZkSuiteState>> {
   const zk = await requireZooKeeper()
   const test = suite<T & ZkSuiteState>(name, { ...state, zk } as T & ZkSuiteState)
-  if (zk) return test
-  const skip: Test<T & ZkSuiteState>['skip'] = (...args) => test.skip(...args)
-  return Object.assign(skip, test, { only: skip })
+  return zk ? test : skipAll(test)
+}
+
+/**
+ * A uvu suite for tests that start their own servers with `startEnsemble` (fault tests).
+ * Without a local ZooKeeper install its tests are skipped with a loud line (CI: throws).
+ */
+export function ensembleSuite<T extends object = object>(name: string, state?: T): Test<T> {
+  const test = suite<T>(name, state)
+  if (findZooKeeperInstall()) return test
+  skipOrFail(NO_LOCAL_ZOOKEEPER)
+  return skipAll(test)
 }
 
 /**

@@ -265,7 +265,7 @@ test('calls pipelined without awaiting are answered in order', async ({ pool }) 
 test('errors carry the caller stack', async ({ pool }) => {
   const { zk } = await pool.rooted('stack')
   const err = await rejection(zk.getData('/nope'))
-  assert.match(err.stack!, /operations\.test\.js/)
+  assert.match(err.stack!, /operations\.test\.(js|ts)/)
   assert.not.match(err.stack!.split('\n').slice(1).join('\n'), /zk-wire/)
 })
 

@@ -191,6 +191,17 @@ test('closing one persistent watch keeps the other watches of the session on tha
   await b.close()
 })
 
+test('closing a persistent watch while the client closes resolves (the watch goes with the session)', async ({ pool }) => {
+  const zk = await pool.connect()
+  const watch = await zk.addWatch('/', 'persistent')
+  const closing = watch.close().then(
+    () => 'resolved',
+    (err: Error) => `rejected with ${err.name}`,
+  )
+  await zk.close()
+  assert.is(await closing, 'resolved')
+})
+
 test('closing the client ends persistent watches and tells one-shot watchers it closed', async ({ pool }) => {
   const { zk } = await pool.rooted('close-watches')
   await zk.create('/p')
