@@ -5,6 +5,8 @@
  * in its own process (`zkcloud dev-server`), as users run it.
  *
  *   npm run build && node dist/bench/dev-server.js        (ROUNDS=5 OPS=30000 IN_FLIGHT=1000 to change)
+ *
+ * `npm run build` also bundles dist/pkg/cli.js, the `zkcloud` executable this runs.
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +18,7 @@ const OPS = envInt('OPS', 30_000)
 const IN_FLIGHT = envInt('IN_FLIGHT', 1_000)
 const VALUE = Buffer.alloc(100, 0x61)
 const PATH = `/bench-dev-server-${process.pid}`
-const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../pkg/cli.js', import.meta.url))
 /** The test kit starts ZooKeeper tuned for quick starts (C1 only, 256 MB); give it its full JIT and heap here. */
 const SERVER_JVM = ['-XX:TieredStopAtLevel=4', '-Xms512m', '-Xmx1g']
 

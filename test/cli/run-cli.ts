@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { trackPid, untrackPid } from '../support/cleanup.js'
 
-/** The built executable, as npm's `bin` runs it. */
-export const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url))
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+/** The executable the package ships (its `bin`), as npm runs it. */
+export const CLI = join(root, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { zkcloud: string } }).bin.zkcloud)
 
 /** What a finished `zkcloud` run left behind. */
 export interface CliResult {

@@ -81,6 +81,16 @@ test('starts on a free port, tells where, and closes once however often close() 
   assert.is((await rejection(fourLetterWord('127.0.0.1', s.port, 'ruok'))).message.includes('ECONNREFUSED'), true)
 })
 
+test('the package exports it as zkcloud/dev-server', async () => {
+  const { startDevServer: exported } = await import('zkcloud/dev-server')
+  const s = await exported({ port: 0 })
+  try {
+    assert.is(await fourLetterWord('127.0.0.1', s.port, 'ruok'), 'imok')
+  } finally {
+    await s.close()
+  }
+})
+
 test('every write takes the next zxid, failed ones included, and so do new and closed sessions', async ({ f }) => {
   const s = await f.server()
   const raw = await f.raw(s.connectString)
