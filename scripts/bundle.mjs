@@ -4,7 +4,7 @@
 // tsc's one-module-per-file output costs ~0.5 ms per module in Node's ESM loader. Shared code
 // goes to chunks in the same folder; msgpackr and debug stay external (runtime dependencies).
 import { build } from 'esbuild-wasm'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -17,6 +17,8 @@ const entries = {
   cli: 'lib/cli/main.ts',
 }
 const present = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(`${root}/${file}`)))
+
+rmSync(`${root}/dist/pkg`, { recursive: true, force: true })
 
 await build({
   absWorkingDir: root,
