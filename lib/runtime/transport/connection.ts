@@ -60,6 +60,11 @@ export class Connection {
   readonly closed = new Promise<void>(resolve => {
     this.#resolveClosed = resolve
   })
+  #resolveSettled!: () => void
+  /** Resolves once the handshake is over: the connection opened, or closed (the handshake timeout bounds it). */
+  readonly settled = new Promise<void>(resolve => {
+    this.#resolveSettled = resolve
+  })
 
   constructor(socket: Socket, handshake: DialHandshake | AcceptHandshake, limits: ConnectionLimits, handler: ConnectionHandler) {
     this.#socket = socket
@@ -143,6 +148,7 @@ export class Connection {
     this.state = 'open'
     this.#decoder.maxFrameSize = this.#limits.maxFrameSize
     this.#handler.open(this)
+    this.#resolveSettled()
   }
 
   readonly #onData = (chunk: Buffer): void => {
@@ -207,6 +213,7 @@ export class Connection {
     }
     this.state = 'closed'
     this.#resolveClosed()
+    this.#resolveSettled()
     this.#handler.closed(this, this.#cause)
   }
 }

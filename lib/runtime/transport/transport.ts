@@ -127,13 +127,18 @@ export class Transport {
   }
 
   /**
-   * Stops accepting, sends what is queued, ends every connection and resolves
-   * once all sockets and the listener are closed.
+   * Stops accepting, sends what is queued (waiting for dials still in their
+   * handshake), ends every connection and resolves once all sockets and the
+   * listener are closed.
    */
   async close(): Promise<void> {
     if (this.state !== 'running') return
     this.state = 'closing'
     const listenerClosed = new Promise<void>(resolve => this.#server.close(() => resolve()))
+    // Frames sent to a node we are still dialing go out once the dial opens (it flushes
+    // them); the handshake timeout bounds the wait.
+    const dials = [...this.#peers.values()].flatMap(peer => (peer.dialing !== null && peer.outbound.length > 0 ? [peer.dialing.settled] : []))
+    await Promise.all(dials)
     const connectionsClosed = [...this.#connections].map(connection => connection.closed)
     for (const peer of this.#peers.values()) this.#flush(peer)
     for (const connection of this.#connections) {
