@@ -33,7 +33,7 @@ class Link {
       this.#queue.shift()
       if (this.to.destroyed) continue
       if (head.item === 'end') this.to.end()
-      else if (head.item === 'reset') this.to.resetAndDestroy()
+      else if (head.item === 'reset') reset(this.to)
       else this.to.write(head.item)
     }
   }
@@ -68,8 +68,8 @@ class Pair {
   /** Drop both sockets at once with a reset, as a broken link would. */
   reset(): void {
     for (const link of this.links) link.clear()
-    this.client.resetAndDestroy()
-    this.upstream.resetAndDestroy()
+    reset(this.client)
+    reset(this.upstream)
   }
 }
 
@@ -182,6 +182,16 @@ export class TcpProxy {
     const pair = new Pair(client, upstream, this, () => this.#pairs.delete(pair))
     this.#pairs.add(pair)
   }
+}
+
+/**
+ * Drops a socket with a reset (RST), or with a plain close once its write side
+ * has been ended: libuv cannot reset a socket after a shutdown, and Node 20
+ * then never closes the handle, so the process spins at exit waiting for it.
+ */
+function reset(socket: Socket): void {
+  if (socket.writableEnded) socket.destroy()
+  else socket.resetAndDestroy()
 }
 
 function assertLoopback(host: string): void {
