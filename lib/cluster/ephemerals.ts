@@ -74,10 +74,10 @@ export class Ephemerals {
   async #loop(path: string, entry: Entry): Promise<void> {
     let retryMs = FIRST_RETRY_MS
     for (;;) {
-      const zk = await this.session.client()
-      const present = entry.on === zk.sessionId
-      if (entry.wanted === present) return
       try {
+        const zk = await this.session.client()
+        const present = entry.on === zk.sessionId
+        if (entry.wanted === present) return
         if (entry.wanted) {
           await createEphemeral(zk, path, entry.data, this.acl)
           entry.on = zk.sessionId
@@ -90,7 +90,8 @@ export class Ephemerals {
         retryMs = FIRST_RETRY_MS
       } catch (error) {
         if (isExpired(error)) continue
-        if (isClosed(error)) throw error
+        // A closed session took every znode with it: only a creation has failed.
+        if (isClosed(error) && !entry.wanted) return
         if (!isTransient(error)) {
           entry.wanted = false
           throw error
