@@ -1,8 +1,10 @@
 /**
- * zkcloud — a pure-TypeScript ZooKeeper client (`zkcloud/zk`) and an actor
- * runtime (`zkcloud/runtime`). Importing a subpath loads only that layer;
- * this entry re-exports them all.
+ * zkcloud — a pure-TypeScript ZooKeeper client (`zkcloud/zk`), an actor
+ * runtime (`zkcloud/runtime`) and the cluster layer on both
+ * (`zkcloud/cluster`). Importing a subpath loads only that layer (and the
+ * ones below it); this entry re-exports them all.
  * @module
  */
 export * from './zk-wire/index.js'
 export * from './runtime/index.js'
+export * from './cluster/index.js'

@@ -1,0 +1,273 @@
+import { EventEmitter } from 'node:events'
+import type { ZooKeeper } from '../zk-wire/index.js'
+import { Node, type NodeId, type ProcessId } from '../runtime/index.js'
+import { Discovery } from './discovery.js'
+import { Elections, type GlobalFunction, type Leadership, type StepDownReason } from './election.js'
+import { Ephemerals } from './ephemerals.js'
+import { makeLog, type Log } from './log.js'
+import { mirrorRegistry } from './mirror.js'
+import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js'
+import { Session, type SessionState } from './session.js'
+import { ensureLayout, isClosed, isZk } from './znodes.js'
+
+/** Events of a {@link Cluster}; listeners must not throw. */
+export interface ClusterEvents {
+  /**
+   * The ZooKeeper session expired and a new one replaced it; this node and
+   * its services are advertised again (its candidacies stand again on their own).
+   */
+  session: [sessionId: bigint]
+  /** This node now runs the global process for `leadership.name`. */
+  elected: [leadership: Leadership]
+  /** This node's global process for `leadership.name` is gone (already dead when this fires). */
+  stepDown: [leadership: Leadership, reason: StepDownReason]
+  /** The ZooKeeper connection's state: `'disconnected'` and `'connected'` while the session lives, `'renewing'` after an expiry. */
+  connection: [state: SessionState]
+}
+
+/** Where a cluster is in its life. */
+export type ClusterState = 'running' | 'stopping' | 'stopped'
+
+/**
+ * A node that is part of a cluster: it advertises itself and its services in
+ * ZooKeeper, finds other nodes' services through a watch-invalidated cache,
+ * and stands in elections for global processes. Start one with
+ * {@link Cluster.start} (or let {@link bootstrap} run one around a function).
+ *
+ * Discovery never connects to other nodes: a node connects to another only
+ * when it sends to it.
+ */
+export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposable {
+  /** The local node: spawn, send and register processes through it. */
+  readonly node: Node
+  #state: ClusterState = 'running'
+  #stopped: Promise<void> | null = null
+  readonly #session: Session
+  readonly #ephemerals: Ephemerals
+  readonly #discovery: Discovery
+  readonly #elections: Elections
+  readonly #log: Log
+  readonly #options: ResolvedOptions
+  readonly #unmirror: () => void
+  readonly #onExit = (pid: ProcessId): void => this.#discovery.processExited(pid)
+
+  /**
+   * Starts a node, opens a ZooKeeper session (retrying with backoff for up to
+   * `connectTimeout`), creates the cluster's znodes if missing, advertises the
+   * node and starts mirroring its registry.
+   * @throws TypeError for bad options; Error when ZooKeeper cannot be reached or refuses the cluster's znodes (e.g. NOAUTH)
+   */
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const resolved = resolveOptions(options)
+    const log = makeLog(resolved)
+    const node = await Node.start(resolved.node)
+    let session: Session | undefined
+    try {
+      session = await Session.open(
+        {
+          connectString: resolved.zookeeper,
+          connectTimeout: resolved.connectTimeout,
+          client: { sessionTimeout: resolved.sessionTimeout, ...(resolved.credentials && { auth: [[...resolved.credentials]] }) },
+        },
+        log,
+      )
+      const cluster = new Cluster(node, session, resolved, log)
+      await cluster.#advertise()
+      return cluster
+    } catch (error) {
+      await session?.close()
+      await node.stop()
+      throw explain(error, resolved)
+    }
+  }
+
+  private constructor(node: Node, session: Session, options: ResolvedOptions, log: Log) {
+    super()
+    this.node = node
+    this.#session = session
+    this.#log = log
+    this.#options = options
+    const { layout, acl } = options
+    this.#ephemerals = new Ephemerals(session, acl, log)
+    this.#discovery = new Discovery(node, session, layout, this.#ephemerals, log)
+    this.#elections = new Elections({
+      node,
+      session,
+      layout,
+      acl,
+      log,
+      stepDownMargin: options.stepDownMargin,
+      stepDownOnDisconnect: options.stepDownOnDisconnect,
+      events: {
+        elected: leadership => this.#emit('elected', leadership),
+        steppedDown: (leadership, reason) => {
+          this.#discovery.evictGlobal(leadership.name)
+          this.#emit('stepDown', leadership, reason)
+        },
+      },
+    })
+    session.on('state', state => this.#sessionState(state))
+    session.on('expired', () => {
+      this.#discovery.clearCache()
+      this.#elections.sessionExpired()
+    })
+    session.on('renewed', zk => void this.#renewed(zk))
+    node.on('exit', this.#onExit)
+    this.#unmirror = mirrorRegistry(node, this.#discovery, options.registerPrefix, log)
+  }
+
+  /** `'running'` until `stop()`, `'stopped'` once it has finished. */
+  get state(): ClusterState {
+    return this.#state
+  }
+
+  /** This node's id (`cluster.node.id`). */
+  get id(): NodeId {
+    return this.node.id
+  }
+
+  /** The current ZooKeeper client (another one after a session expiry). Use it to read; the cluster owns the session. */
+  get zk(): ZooKeeper {
+    return this.#session.zk
+  }
+
+  /**
+   * Advertises the local process `pid` under `service` (an ephemeral znode
+   * `services/<service>/<pid>`); resolves once other nodes can see it. The
+   * registration ends with the process, with {@link unregister}, or with the node.
+   * @throws TypeError for an invalid name; Error if `pid` is not a live local process
+   */
+  register(service: string, pid: ProcessId): Promise<void> {
+    return this.#running(() => this.#discovery.register(service, pid))
+  }
+
+  /** Withdraws `pid` (without it: every local process) from `service`; resolves once ZooKeeper agrees. */
+  unregister(service: string, pid?: ProcessId): Promise<void> {
+    return this.#running(() => this.#discovery.unregister(service, pid))
+  }
+
+  /**
+   * The processes registered under `service` anywhere in the cluster, in a
+   * stable order. Answered from memory until a watch says the list changed.
+   */
+  getCapable(service: string): Promise<readonly ProcessId[]> {
+    return this.#discovery.getCapable(service)
+  }
+
+  /** Sends `message` to every process registered under `service`. */
+  async nsendCapable(service: string, message: unknown): Promise<void> {
+    for (const pid of await this.#discovery.getCapable(service)) this.node.send(pid, message)
+  }
+
+  /** Every live node of the cluster, this one included. Cached like {@link getCapable}. */
+  getPeers(): Promise<readonly NodeId[]> {
+    return this.#discovery.getPeers()
+  }
+
+  /** Sends `message` to the process registered locally as `name` on every live node. */
+  async nsendPeers(name: string, message: unknown): Promise<void> {
+    for (const peer of await this.#discovery.getPeers()) this.node.nsendRemote(peer, name, message)
+  }
+
+  /**
+   * Stands for the global `name`: `fn` runs here, as the one global process
+   * of that name in the cluster, when this node is elected — now or after
+   * the holders before it are gone. Resolves (once in the queue) to the pid
+   * of the current holder. Calling it again for the same name replaces `fn`
+   * for future elections, without a new process or znode.
+   */
+  registerCandidate(name: string, fn: GlobalFunction): Promise<ProcessId> {
+    return this.#running(() => this.#elections.registerCandidate(name, fn))
+  }
+
+  /** The process holding the global `name`, or null. Answered from memory until a watch says it changed. */
+  whereisGlobal(name: string): Promise<ProcessId | null> {
+    return this.#discovery.whereisGlobal(name)
+  }
+
+  /** The leadership this node holds for `name` (with its fencing token), or null. */
+  leadership(name: string): Leadership | null {
+    return this.#elections.leadership(name)
+  }
+
+  /** Drops every cached answer; the next lookups read ZooKeeper again. */
+  clearCache(): void {
+    this.#discovery.clearCache()
+  }
+
+  /**
+   * Kills the local global processes, closes the ZooKeeper session (so every
+   * znode of this node vanishes at once and the next candidates take over),
+   * then stops the node. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop()
+    return this.#stopped
+  }
+
+  /** Same as {@link stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop()
+  }
+
+  async #stop(): Promise<void> {
+    this.#state = 'stopping'
+    this.#unmirror()
+    this.node.off('exit', this.#onExit)
+    this.#elections.stop()
+    await this.#session.close()
+    await this.node.stop()
+    this.#state = 'stopped'
+  }
+
+  async #advertise(): Promise<void> {
+    const { layout, acl } = this.#options
+    await ensureLayout(await this.#session.client(), layout, acl)
+    await this.#ephemerals.add(layout.node(this.node.id), this.node.id.encode())
+  }
+
+  async #renewed(zk: ZooKeeper): Promise<void> {
+    try {
+      await ensureLayout(zk, this.#options.layout, this.#options.acl)
+      await this.#ephemerals.restore()
+    } catch (error) {
+      if (!isClosed(error)) this.#log.error('could not advertise this node again on the new session', error as Error)
+    }
+    this.#elections.sessionBack()
+    if (this.#state === 'running') this.#emit('session', zk.sessionId)
+  }
+
+  #sessionState(state: SessionState): void {
+    if (state === 'disconnected') this.#elections.disconnected()
+    if (state === 'connected') this.#elections.sessionBack()
+    this.#emit('connection', state)
+  }
+
+  #running<T>(action: () => Promise<T>): Promise<T> {
+    if (this.#state !== 'running') return Promise.reject(new Error(`the cluster node ${this.node.id} is ${this.#state}`))
+    try {
+      return action()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void {
+    try {
+      ;(this.emit as (event: E, ...args: ClusterEvents[E]) => boolean)(event, ...args)
+    } catch (error) {
+      this.#log.error(`a '${event}' listener threw`, error as Error)
+    }
+  }
+}
+
+/** Turns a start-up failure into an error that says what to check. */
+function explain(error: unknown, options: ResolvedOptions): unknown {
+  const where = `${options.zookeeper} (prefix ${options.layout.root})`
+  if (isZk(error, 'NOAUTH')) {
+    const who = options.credentials === undefined ? 'without credentials' : `as ${options.credentials[0]}:${options.credentials[1].split(':')[0]}`
+    return new Error(`ZooKeeper at ${where} refused the cluster's znodes: not authorized ${who} by their ACL — check the credentials option`, { cause: error })
+  }
+  if (isZk(error, 'INVALIDACL')) return new Error(`ZooKeeper at ${where} refused the acl option (a creator-only ACL needs credentials)`, { cause: error })
+  return error
+}

@@ -1,0 +1,12 @@
+/**
+ * zkcloud/cluster — the Cloud Haskell ZooKeeper backend in TypeScript:
+ * service discovery with a watch-invalidated cache, and global processes
+ * elected through ZooKeeper that fail over in order. See docs/cluster.md.
+ * @module
+ */
+export { Cluster, type ClusterEvents, type ClusterState } from './cluster.js'
+export { bootstrap, type ClusterMain } from './bootstrap.js'
+export type { ClusterOptions } from './options.js'
+export type { GlobalFunction, Leadership, StepDownReason } from './election.js'
+export type { SessionState } from './session.js'
+export { DEFAULT_PREFIX } from './paths.js'

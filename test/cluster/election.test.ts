@@ -1,0 +1,283 @@
+import type { Test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { GlobalFunction, StepDownReason } from '../../lib/cluster/index.js'
+import { createCandidate } from '../../lib/cluster/election.js'
+import { makeLog } from '../../lib/cluster/log.js'
+import { sortCandidates } from '../../lib/cluster/paths.js'
+import { Code, OPEN_ACL_UNSAFE, ZkError, ZooKeeper } from '../../lib/zk-wire/index.js'
+import { ProcessId } from '../../lib/runtime/index.js'
+import { startEnsemble, type Ensemble } from '../support/ensemble.js'
+import { fourLetterWord } from '../support/four-letter.js'
+import { sleep, waitFor } from '../support/wait.js'
+import { chroot, ensembleSuite, zkSuite } from '../support/zookeeper.js'
+import { ClusterPool, collector, count, type Collector, type TestCluster } from './support.js'
+
+interface Ctx {
+  connectString: string
+  pool: ClusterPool
+  prefix: string
+}
+
+/** A global function that reports its start to `got` and then waits for any message. */
+function reporting(got: Collector): GlobalFunction {
+  return async (self, leadership) => {
+    self.send(got.pid, { pid: self.pid.key, token: leadership.token })
+    await self.receive()
+  }
+}
+
+/** Which sessions hold a watch on each path, from every server's `wchp`. */
+async function watchesByPath(connectString: string): Promise<Map<string, Set<bigint>>> {
+  const byPath = new Map<string, Set<bigint>>()
+  for (const address of connectString.split('/')[0]!.split(',')) {
+    const [host, port] = address.split(':')
+    let path = ''
+    for (const line of (await fourLetterWord(host!, Number(port), 'wchp')).split('\n')) {
+      if (line.startsWith('/')) path = line.trim()
+      else if (line.trim().startsWith('0x')) {
+        let sessions = byPath.get(path)
+        if (sessions === undefined) byPath.set(path, (sessions = new Set()))
+        sessions.add(BigInt(line.trim()))
+      }
+    }
+  }
+  return byPath
+}
+
+function electionCases(test: Test<Ctx>): void {
+  test.before.each(ctx => {
+    ctx.prefix = chroot(ctx.__test__)
+    ctx.pool = new ClusterPool({ zookeeper: ctx.connectString, prefix: ctx.prefix })
+  })
+  test.after.each(async ctx => {
+    await ctx.pool.stopAll()
+  })
+
+  /** Starts `n` candidates for `name`, in order, each reporting to a collector on an observer node. */
+  async function standInOrder(pool: ClusterPool, name: string, n: number): Promise<{ got: Collector; candidates: TestCluster[]; observer: TestCluster }> {
+    const observer = await pool.start()
+    const got = collector(observer.cluster.node)
+    const candidates = await pool.startMany(n)
+    for (const candidate of candidates) await candidate.cluster.registerCandidate(name, reporting(got))
+    return { got, candidates, observer }
+  }
+
+  test('candidates are elected in the order they stood; tokens increase with every holder', async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'order', 4)
+    const tokens: number[] = []
+    for (const candidate of candidates) {
+      const started = (await got.next()) as { pid: string; token: number }
+      const leadership = candidate.cluster.leadership('order')
+      assert.ok(leadership, `${candidate.cluster.id} leads`)
+      assert.is(started.pid, leadership.pid.key)
+      assert.is(started.token, leadership.token)
+      tokens.push(leadership.token)
+      candidate.cluster.node.send(leadership.pid, 'done')
+    }
+    assert.equal([...tokens].sort((a, b) => a - b), tokens)
+    assert.is(new Set(tokens).size, 4)
+    await sleep(200)
+    assert.is(got.received.length, 4)
+  })
+
+  test('every candidate is told the same holder, and whereisGlobal agrees', async ({ pool }) => {
+    const observer = await pool.start()
+    const candidates = await pool.startMany(3)
+    const answers: ProcessId[] = []
+    for (const { cluster } of candidates) answers.push(await cluster.registerCandidate('same', async self => void (await self.receive())))
+    const holder = candidates[0]!.cluster.leadership('same')!.pid
+    for (const answer of answers) assert.ok(answer.equals(holder))
+    assert.ok((await observer.cluster.whereisGlobal('same'))?.equals(holder))
+  })
+
+  test('each candidate watches only its predecessor: one watch per znode, one event per handover', async ({ pool, connectString, prefix }) => {
+    const { got, candidates } = await standInOrder(pool, 'herd', 5)
+    await got.next()
+    const dir = `${prefix}/global/herd`
+    const sessions = candidates.map(c => c.cluster.zk.sessionId)
+    const children = sortCandidates(await candidates[0]!.cluster.zk.getChildren(dir)).map(c => c.child)
+    assert.is(children.length, 5)
+    const watches = await watchesByPath(connectString)
+    assert.not.ok(watches.has(dir), 'nobody watches the directory')
+    for (let i = 0; i < 5; i++) {
+      const watchers = [...(watches.get(`${dir}/${children[i]}`) ?? [])]
+      const expected = [...(i + 1 < 5 ? [sessions[i + 1]!] : []), ...(i === 0 ? [sessions[0]!] : [])]
+      assert.equal(watchers.sort(), expected.sort(), `watchers of candidate ${i}`)
+    }
+    const heard = (): number => candidates.reduce((sum, c) => sum + count(c.traces, /heard NodeDeleted/), 0)
+    candidates[0]!.cluster.node.send(candidates[0]!.cluster.leadership('herd')!.pid, 'done')
+    await got.next()
+    await sleep(200)
+    assert.is(heard(), 1, 'only the successor heard of it')
+    assert.is(count(candidates[1]!.traces, /heard NodeDeleted/), 1)
+  })
+
+  test('a candidate that dies in the middle of the queue: its successor moves up, nobody else is elected', async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'middle', 4)
+    const [leader, second, third, fourth] = candidates as [TestCluster, TestCluster, TestCluster, TestCluster]
+    await got.next()
+    const secondChild = standing(second)
+    await third.cluster.stop()
+    await waitFor('the fourth to watch the second', () => fourth.traces.some(line => line.endsWith(`watches ${secondChild}`)))
+    await sleep(200)
+    assert.is(got.received.length, 1, 'no election')
+    assert.ok(leader.cluster.leadership('middle'))
+    leader.cluster.node.send(leader.cluster.leadership('middle')!.pid, 'done')
+    assert.is(((await got.next()) as { pid: string }).pid, second.cluster.leadership('middle')?.pid.key)
+    second.cluster.node.send(second.cluster.leadership('middle')!.pid, 'done')
+    assert.is(((await got.next()) as { pid: string }).pid, fourth.cluster.leadership('middle')?.pid.key)
+  })
+
+  test('a global process that throws hands over like one that returns; stepDown says why', async ({ pool }) => {
+    const observer = await pool.start()
+    const got = collector(observer.cluster.node)
+    const candidates = await pool.startMany(2)
+    const reasons: StepDownReason[] = []
+    candidates[0]!.cluster.on('stepDown', (_, reason) => reasons.push(reason))
+    await candidates[0]!.cluster.registerCandidate('throws', async self => {
+      self.send(got.pid, 'first')
+      await self.receive()
+      throw new Error('boom')
+    })
+    await candidates[1]!.cluster.registerCandidate('throws', async self => {
+      self.send(got.pid, 'second')
+      await self.receive()
+    })
+    assert.is(await got.next(), 'first')
+    candidates[0]!.cluster.node.send(candidates[0]!.cluster.leadership('throws')!.pid, 'go')
+    assert.is(await got.next(), 'second')
+    assert.equal(reasons, ['exit'])
+  })
+
+  test("stopping the leader's cluster hands over at once; stepDown fires before the session closes", async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'stop', 2)
+    await got.next()
+    const events: string[] = []
+    candidates[0]!.cluster.on('stepDown', (leadership, reason) => events.push(`${leadership.name} ${reason} ${candidates[0]!.cluster.zk.state}`))
+    await candidates[0]!.cluster.stop()
+    assert.equal(events, ['stop stop connected'])
+    assert.is(((await got.next(3000)) as { pid: string }).pid, candidates[1]!.cluster.leadership('stop')?.pid.key)
+  })
+
+  test('replacing the function of a waiting candidate: the new one runs when it is elected', async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'replace', 2)
+    await got.next()
+    await candidates[1]!.cluster.registerCandidate('replace', async self => {
+      self.send(got.pid, 'replaced')
+      await self.receive()
+    })
+    candidates[0]!.cluster.node.send(candidates[0]!.cluster.leadership('replace')!.pid, 'done')
+    assert.is(await got.next(), 'replaced')
+  })
+
+  test('messages sent to a waiting candidate wait in its mailbox until its function runs', async ({ pool, prefix }) => {
+    const { got, candidates } = await standInOrder(pool, 'queued', 1)
+    await got.next()
+    const next = (await pool.startMany(1))[0]!
+    await next.cluster.registerCandidate('queued', async self => void self.send(got.pid, await self.receive()))
+    const { data } = await next.cluster.zk.getData(`${prefix}/global/queued/${standing(next)}`)
+    next.cluster.node.send(ProcessId.decode(data), 'sent early')
+    const leader = candidates[0]!.cluster
+    leader.node.send(leader.leadership('queued')!.pid, 'done')
+    assert.is(await got.next(), 'sent early')
+  })
+
+  test('whereisGlobal: cached, evicted when the holder goes, and when the first candidate comes', async ({ pool }) => {
+    const [asker, first, second] = await pool.startMany(3)
+    assert.is(await asker!.cluster.whereisGlobal('cached'), null)
+    const holder = await first!.cluster.registerCandidate('cached', async self => void (await self.receive()))
+    await waitFor('the first candidate', async () => (await asker!.cluster.whereisGlobal('cached'))?.equals(holder))
+    await second!.cluster.registerCandidate('cached', async self => void (await self.receive()))
+    for (let i = 0; i < 10; i++) assert.ok((await asker!.cluster.whereisGlobal('cached'))?.equals(holder))
+    assert.is(count(asker!.traces, /^cache miss: global cached$/), 2, 'a later candidate does not evict the holder')
+    first!.cluster.node.send(holder, 'done')
+    const next = await waitFor('the next holder', async () => {
+      const pid = await asker!.cluster.whereisGlobal('cached')
+      return pid !== null && !pid.equals(holder) && pid
+    })
+    assert.ok(next.node.equals(second!.cluster.id))
+  })
+
+  test('a candidate znode deleted by someone else: the leader steps down and stands again', async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'deleted', 2)
+    await got.next()
+    const leader = candidates[0]!.cluster
+    const reasons: StepDownReason[] = []
+    leader.on('stepDown', (_, reason) => reasons.push(reason))
+    await candidates[1]!.cluster.zk.delete(leader.leadership('deleted')!.path)
+    assert.is(((await got.next()) as { pid: string }).pid, candidates[1]!.cluster.leadership('deleted')?.pid.key)
+    await waitFor('the step-down', () => reasons.length === 1)
+    assert.equal(reasons, ['deleted'])
+    await waitFor('the old leader to stand again', () => count(candidates[0]!.traces, /standing as /) === 2)
+    candidates[1]!.cluster.node.send(candidates[1]!.cluster.leadership('deleted')!.pid, 'done')
+    assert.is(((await got.next()) as { pid: string }).pid, leader.leadership('deleted')?.pid.key)
+  })
+}
+
+/** The candidate child name a cluster stood with, from its trace. */
+function standing(candidate: TestCluster): string {
+  const line = [...candidate.traces].reverse().find(l => /standing as /.test(l))
+  return line?.split('standing as ')[1] ?? ''
+}
+
+const single = await zkSuite<Ctx>('elections on a single server')
+single.before(ctx => {
+  ctx.connectString = ctx.zk.connectString
+})
+electionCases(single as unknown as Test<Ctx>)
+
+/** `zk`, except that its first `create2` fails with CONNECTIONLOSS: after being applied, or without reaching the server. */
+function losingFirstCreate(zk: ZooKeeper, applied: boolean): { client: ZooKeeper; creates: () => number } {
+  let creates = 0
+  const client = new Proxy(zk, {
+    get(target, prop) {
+      if (prop === 'create2') {
+        return async (...args: Parameters<ZooKeeper['create2']>) => {
+          if (creates++ > 0) return target.create2(...args)
+          if (applied) await target.create2(...args)
+          throw new ZkError(Code.CONNECTIONLOSS, { op: 'create2' })
+        }
+      }
+      const value = Reflect.get(target, prop, target) as unknown
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  return { client, creates: () => creates }
+}
+
+single('a create whose reply was lost is found again, never made twice', async ({ connectString }) => {
+  const root = chroot('lost reply')
+  const zk = await ZooKeeper.connect(connectString)
+  const log = makeLog({ logError: () => undefined })
+  try {
+    await zk.create(root)
+    await zk.create(`${root}/g`)
+    const lostReply = losingFirstCreate(zk, true)
+    const made = await createCandidate(lostReply.client, `${root}/g`, Buffer.from('pid'), OPEN_ACL_UNSAFE, log)
+    assert.is(lostReply.creates(), 1, 'the create was not sent again')
+    assert.equal(await zk.getChildren(`${root}/g`), [made.child])
+    assert.is(made.sessionId, zk.sessionId)
+    const lostRequest = losingFirstCreate(zk, false)
+    const second = await createCandidate(lostRequest.client, `${root}/g`, Buffer.from('pid'), OPEN_ACL_UNSAFE, log)
+    assert.is(lostRequest.creates(), 2, 'a create that never arrived is sent again')
+    assert.is((await zk.getChildren(`${root}/g`)).length, 2)
+    assert.ok(second.seq > made.seq)
+  } finally {
+    await zk.close()
+  }
+})
+single.run()
+
+interface EnsembleCtx extends Ctx {
+  ensemble: Ensemble
+}
+const quorum = ensembleSuite<EnsembleCtx>('elections on a 3-server ensemble')
+quorum.before(async ctx => {
+  ctx.ensemble = await startEnsemble({ size: 3 })
+  ctx.connectString = ctx.ensemble.connectString
+})
+quorum.after(async ctx => {
+  await ctx.ensemble?.stop()
+})
+electionCases(quorum as unknown as Test<Ctx>)
+quorum.run()
