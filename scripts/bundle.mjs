@@ -15,6 +15,8 @@ const entries = {
   cluster: 'lib/cluster/index.ts',
   'dev-server': 'lib/dev-server/index.ts',
   cli: 'lib/cli/main.ts',
+  // The seed's walkthrough, shipped so that `zkcloud demo` can start it as separate processes.
+  boss: 'examples/boss.ts',
 }
 const present = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(`${root}/${file}`)))
 

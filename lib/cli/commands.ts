@@ -1,4 +1,5 @@
 import type { Command } from './command.js'
+import { demo } from './demo.js'
 import { devServer } from './dev-server-command.js'
 import { create, get, ls, rm, set, stat, tree, watch } from './zk-commands.js'
 
@@ -16,4 +17,5 @@ export const commands = new Map<string, Command>([
   ['tree', tree],
   ['watch', watch],
   ['dev-server', devServer],
+  ['demo', demo],
 ])

@@ -94,7 +94,7 @@ const unlessGone = (err: Error): void => {
 }
 
 /** Deletes `path` and everything below it, children first; descendants deleted meanwhile by others are fine. */
-async function deleteTree(zk: ZooKeeper, path: string): Promise<void> {
+export async function deleteTree(zk: ZooKeeper, path: string): Promise<void> {
   for (const child of await zk.getChildren(path)) await deleteTree(zk, childPath(path, child)).catch(unlessGone)
   await zk.delete(path)
 }
