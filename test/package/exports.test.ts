@@ -19,9 +19,16 @@ test('every subpath export resolves and exports its public API', async () => {
   assert.type(zk.ZkError, 'function')
   const runtime = await import('zkcloud/runtime')
   assert.type(runtime.Node.start, 'function')
+  const cluster = await import('zkcloud/cluster')
+  assert.type(cluster.bootstrap, 'function')
+  assert.type(cluster.Cluster.start, 'function')
+  const devServer = await import('zkcloud/dev-server')
+  assert.type(devServer.startDevServer, 'function')
   const all = await import('zkcloud')
   assert.is(all.ZooKeeper, zk.ZooKeeper)
   assert.is(all.Node, runtime.Node)
+  assert.is(all.bootstrap, cluster.bootstrap)
+  assert.is(all.startDevServer, devServer.startDevServer)
 })
 
 test('the bundled client talks to a real server', async () => {
