@@ -7,19 +7,9 @@ import { ZooKeeper } from '../../lib/zk-wire/index.js'
 import { JuteReader, JuteWriter } from '../../lib/zk-wire/jute.js'
 import { type Operation, multiOps, ops, readConnectResponse, readReplyHeader, readWatcherEvent } from '../../lib/zk-wire/operations.js'
 import { writeStat } from '../../lib/zk-wire/records.js'
+import { rng } from '../support/rng.js'
 
 const test = suite('decoder robustness (fuzz)')
-
-/** A small seeded PRNG (mulberry32) so every failure is reproducible from its seed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = seed
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function randomBytes(next: () => number, max: number): Buffer {
   const n = Math.floor(next() * max)
