@@ -90,7 +90,7 @@ function electionCases(test: Test<Ctx>): void {
     assert.ok((await observer.cluster.whereisGlobal('same'))?.equals(holder))
   })
 
-  test('each candidate watches only its predecessor: one watch per znode, one event per handover', async ({ pool, connectString, prefix }) => {
+  test('each candidate watches only its predecessor (and its own znode): one event per handover', async ({ pool, connectString, prefix }) => {
     const { got, candidates } = await standInOrder(pool, 'herd', 5)
     await got.next()
     const dir = `${prefix}/global/herd`
@@ -101,7 +101,7 @@ function electionCases(test: Test<Ctx>): void {
     assert.not.ok(watches.has(dir), 'nobody watches the directory')
     for (let i = 0; i < 5; i++) {
       const watchers = [...(watches.get(`${dir}/${children[i]}`) ?? [])]
-      const expected = [...(i + 1 < 5 ? [sessions[i + 1]!] : []), ...(i === 0 ? [sessions[0]!] : [])]
+      const expected = [sessions[i]!, ...(i + 1 < 5 ? [sessions[i + 1]!] : [])]
       assert.equal(watchers.sort(), expected.sort(), `watchers of candidate ${i}`)
     }
     const heard = (): number => candidates.reduce((sum, c) => sum + count(c.traces, /heard NodeDeleted/), 0)
@@ -196,6 +196,34 @@ function electionCases(test: Test<Ctx>): void {
       return pid !== null && !pid.equals(holder) && pid
     })
     assert.ok(next.node.equals(second!.cluster.id))
+  })
+
+  test('the successor of the holder takes over without reading the candidates again; others read them', async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'direct', 3)
+    await got.next()
+    const [leader, second, third] = candidates as [TestCluster, TestCluster, TestCluster]
+    leader.cluster.node.send(leader.cluster.leadership('direct')!.pid, 'done')
+    await got.next()
+    assert.is(count(second.traces, /the holder before .* is gone/), 1)
+    assert.is(count(third.traces, /heard /), 0, 'the third heard nothing')
+    // The third was two places back when it last read: it must read again.
+    await third.cluster.zk.delete(`${second.cluster.leadership('direct')!.path}`)
+    await got.next()
+    assert.is(count(third.traces, /heard NodeDeleted/), 1)
+    assert.is(count(third.traces, /the holder before .* is gone/), 0)
+    assert.ok(third.cluster.leadership('direct'))
+  })
+
+  test("a waiting candidate's znode deleted by someone else: it notices and stands again", async ({ pool, prefix }) => {
+    const { got, candidates } = await standInOrder(pool, 'rejoin', 2)
+    await got.next()
+    const waiting = candidates[1]!
+    const child = standing(waiting)
+    await candidates[0]!.cluster.zk.delete(`${prefix}/global/rejoin/${child}`)
+    await waitFor('it to stand again', () => count(waiting.traces, /standing as /) === 2)
+    assert.is((await waiting.cluster.zk.getChildren(`${prefix}/global/rejoin`)).length, 2)
+    candidates[0]!.cluster.node.send(candidates[0]!.cluster.leadership('rejoin')!.pid, 'done')
+    assert.is(((await got.next()) as { pid: string }).pid, waiting.cluster.leadership('rejoin')?.pid.key)
   })
 
   test('a candidate znode deleted by someone else: the leader steps down and stands again', async ({ pool }) => {
