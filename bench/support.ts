@@ -29,10 +29,10 @@ export function table(header: string[], rows: Array<Array<string | number>>): vo
  * ZooKeeper servers for a benchmark: `ZK_BENCH_HOSTS` if set, otherwise
  * real servers started from the installed ZooKeeper (and stopped by `stop`).
  */
-export async function benchServers(size: 1 | 3 = 1): Promise<{ connectString: string; ensemble?: Ensemble; stop(): Promise<void> }> {
+export async function benchServers(size: 1 | 3 = 1, tickTime = 500): Promise<{ connectString: string; ensemble?: Ensemble; stop(): Promise<void> }> {
   const hosts = process.env.ZK_BENCH_HOSTS
   if (hosts) return { connectString: hosts, stop: async () => {} }
-  const ensemble = await startEnsemble({ size, tickTime: 500 })
+  const ensemble = await startEnsemble({ size, tickTime })
   return { connectString: ensemble.connectString, ensemble, stop: () => ensemble.stop() }
 }
 

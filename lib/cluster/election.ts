@@ -313,14 +313,15 @@ class Candidacy {
     if (at === 0) return this.#lead(znode)
     const predecessor = `${dir}/${candidates[at - 1]!.child}`
     const epoch = session.epoch
+    let announced: boolean
     try {
-      await zk.getData(predecessor, { watch: this.#onPredecessor })
+      announced = (await zk.getData(predecessor, { watch: this.#onPredecessor })).stat.version > 0
     } catch (error) {
       if (!isZk(error, 'NONODE')) throw error
       this.#kicked = true
       return
     }
-    if (at === 1 && this.#state === 'waiting' && this.#znode === znode) this.#holderAhead = { path: predecessor, epoch }
+    if ((at === 1 || announced) && this.#state === 'waiting' && this.#znode === znode) this.#holderAhead = { path: predecessor, epoch }
     log.trace(`election ${this.name}: ${znode.child} watches ${candidates[at - 1]!.child}`)
     this.#placed()
   }
@@ -356,6 +357,8 @@ class Candidacy {
     this.#placed()
     this.context.elected(leadership)
     stage.elect(leadership)
+    // Tell the successor it is next in line (see #onPredecessor): off the handover's path.
+    this.context.session.zk.setData(znode.path, stage.pid.encode(), 0).catch(() => undefined)
   }
 
   /** Deletes the znode of a suspended or withdrawn candidacy (if its session still holds it), then stands again if suspended. */
@@ -378,13 +381,15 @@ class Candidacy {
   }
 
   /**
-   * The candidate before ours changed. Usually this means reading the
-   * candidates again; but when it was the holder and the connection has not
-   * changed since, ours is the lowest now without a read: sequence numbers
-   * only grow, so no candidate can have come in between, and ours still
-   * exists — events arrive in the order of the changes, and its deletion
-   * would have come first (see `#onOwnZnode`). This saves a round trip on
-   * every handover.
+   * The candidate before ours changed: it was deleted, or it announced that it
+   * holds the name (a new holder rewrites its znode's data, so its version
+   * becomes 1). Usually this means reading the candidates again. But when the
+   * deleted one was the holder (it was first, or had announced itself) and the
+   * connection has not changed since, ours is the lowest now without a read:
+   * sequence numbers only grow, so no candidate can have come in between, and
+   * ours still exists — events arrive in the order of the changes, and its
+   * deletion would have come first (see `#onOwnZnode`). This saves the
+   * successor a round trip on every handover.
    */
   readonly #onPredecessor = (event: WatchedEvent): void => {
     if (event.type === 'None') return
