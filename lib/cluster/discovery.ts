@@ -123,19 +123,18 @@ export class Discovery {
       if (!services.has(service) || (pid !== undefined && key !== pid.key)) continue
       const member = pid ?? ProcessId.parse(key)
       this.#forget(member, service)
-      removals.push(this.ephemerals.remove(this.layout.member(service, member)))
+      removals.push(this.#withdraw(service, member))
     }
     await Promise.all(removals)
   }
 
-  /** A local process ended: its registrations go, and it leaves the cached lists at once. */
+  /** A local process ended: its registrations go. */
   processExited(pid: ProcessId): void {
     const services = this.#registered.get(pid.key)
     if (services === undefined) return
     this.#registered.delete(pid.key)
     for (const service of services) {
-      this.#services.entries.update(service, members => members.filter(member => !member.equals(pid)))
-      this.ephemerals.remove(this.layout.member(service, pid)).catch(error => this.log.error(`could not withdraw ${pid} from ${service}`, error as Error))
+      this.#withdraw(service, pid).catch(error => this.log.error(`could not withdraw ${pid} from ${service}`, error as Error))
     }
   }
 
@@ -168,6 +167,12 @@ export class Discovery {
     this.#services.entries.clear()
     this.#globals.entries.clear()
     this.#peers.entries.clear()
+  }
+
+  /** Removes a local member: from this node's cached list at once (no read needed), and from ZooKeeper. */
+  #withdraw(service: string, pid: ProcessId): Promise<void> {
+    this.#services.entries.update(service, members => (members.some(member => member.equals(pid)) ? Object.freeze(members.filter(member => !member.equals(pid))) : members))
+    return this.ephemerals.remove(this.layout.member(service, pid))
   }
 
   #forget(pid: ProcessId, service: string): void {
