@@ -287,9 +287,13 @@ class Candidacy {
     const { session, layout, acl, log } = this.context
     const zk = await session.client()
     const stage = this.#stage ?? this.#spawnStage()
-    const znode = await createCandidate(zk, layout.candidates(this.name), stage.pid.encode(), acl, log)
-    this.#znode = znode
-    log.trace(`election ${this.name}: standing as ${znode.child}`)
+    let znode = this.#znode
+    // After a failure below, the znode made by an earlier pass is still ours: never make a second one.
+    if (znode === null || znode.sessionId !== zk.sessionId) {
+      znode = await createCandidate(zk, layout.candidates(this.name), stage.pid.encode(), acl, log)
+      this.#znode = znode
+      log.trace(`election ${this.name}: standing as ${znode.child}`)
+    }
     try {
       await zk.getData(znode.path, { watch: this.#onOwnZnode })
     } catch (error) {
