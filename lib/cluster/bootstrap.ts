@@ -1,4 +1,4 @@
-import { ProcessExitError, type Process } from '../runtime/index.js'
+import { ProcessExitError, type ExitReason, type Process } from '../runtime/index.js'
 import { Cluster } from './cluster.js'
 import type { ClusterOptions } from './options.js'
 
@@ -16,7 +16,7 @@ export type ClusterMain = (self: Process, cluster: Cluster) => Promise<void> | v
 export async function bootstrap(options: ClusterOptions, main: ClusterMain): Promise<void> {
   if (typeof main !== 'function') throw new TypeError('bootstrap needs a main function')
   const cluster = await Cluster.start(options)
-  let reason
+  let reason: ExitReason
   try {
     reason = await cluster.node.exited(cluster.node.spawn(self => main(self, cluster)))
   } finally {

@@ -27,11 +27,6 @@ export class Cache<K, V> {
     return this.#entries.get(key)?.state === 'ready'
   }
 
-  /** Keys with a loaded value or a load in flight. */
-  keys(): K[] {
-    return [...this.#entries.keys()]
-  }
-
   /**
    * The value for `key`: the held one, the load in flight, or a new load by
    * `loader`. A failed load is not kept (the next call tries again).

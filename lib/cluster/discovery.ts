@@ -82,8 +82,8 @@ export class Discovery {
   readonly #services: WatchedCache<readonly ProcessId[]>
   readonly #globals: WatchedCache<ProcessId | null>
   readonly #peers: WatchedCache<readonly NodeId[]>
-  /** This node's registrations: pid key → the services it is registered under. */
-  readonly #registered = new Map<string, Set<string>>()
+  /** This node's registrations, by pid key: the process and the services it is registered under. */
+  readonly #registered = new Map<string, { readonly pid: ProcessId; readonly services: Set<string> }>()
 
   constructor(
     private readonly node: Node,
@@ -104,9 +104,9 @@ export class Discovery {
   async register(service: string, pid: ProcessId): Promise<void> {
     validateName('service', service)
     if (!this.node.isAlive(pid)) throw new Error(`cannot register ${pid} as ${JSON.stringify(service)}: it is not a live process of ${this.node.id}`)
-    let services = this.#registered.get(pid.key)
-    if (services === undefined) this.#registered.set(pid.key, (services = new Set()))
-    services.add(service)
+    let registration = this.#registered.get(pid.key)
+    if (registration === undefined) this.#registered.set(pid.key, (registration = { pid, services: new Set() }))
+    registration.services.add(service)
     try {
       await this.ephemerals.add(this.layout.member(service, pid), pid.encode())
     } catch (error) {
@@ -119,23 +119,21 @@ export class Discovery {
   async unregister(service: string, pid?: ProcessId): Promise<void> {
     validateName('service', service)
     const removals: Promise<void>[] = []
-    for (const [key, services] of this.#registered) {
-      if (!services.has(service) || (pid !== undefined && key !== pid.key)) continue
-      const member = pid ?? ProcessId.parse(key)
-      this.#forget(member, service)
-      removals.push(this.ephemerals.remove(this.layout.member(service, member)))
+    for (const registration of [...this.#registered.values()]) {
+      if (!registration.services.has(service) || (pid !== undefined && !registration.pid.equals(pid))) continue
+      this.#forget(registration.pid, service)
+      removals.push(this.#withdraw(service, registration.pid))
     }
     await Promise.all(removals)
   }
 
-  /** A local process ended: its registrations go, and it leaves the cached lists at once. */
+  /** A local process ended: its registrations go. */
   processExited(pid: ProcessId): void {
-    const services = this.#registered.get(pid.key)
-    if (services === undefined) return
+    const registration = this.#registered.get(pid.key)
+    if (registration === undefined) return
     this.#registered.delete(pid.key)
-    for (const service of services) {
-      this.#services.entries.update(service, members => members.filter(member => !member.equals(pid)))
-      this.ephemerals.remove(this.layout.member(service, pid)).catch(error => this.log.error(`could not withdraw ${pid} from ${service}`, error as Error))
+    for (const service of registration.services) {
+      this.#withdraw(service, pid).catch(error => this.log.error(`could not withdraw ${pid} from ${service}`, error as Error))
     }
   }
 
@@ -170,10 +168,16 @@ export class Discovery {
     this.#peers.entries.clear()
   }
 
+  /** Removes a local member: from this node's cached list at once (no read needed), and from ZooKeeper. */
+  #withdraw(service: string, pid: ProcessId): Promise<void> {
+    this.#services.entries.update(service, members => (members.some(member => member.equals(pid)) ? Object.freeze(members.filter(member => !member.equals(pid))) : members))
+    return this.ephemerals.remove(this.layout.member(service, pid))
+  }
+
   #forget(pid: ProcessId, service: string): void {
-    const services = this.#registered.get(pid.key)
-    services?.delete(service)
-    if (services?.size === 0) this.#registered.delete(pid.key)
+    const registration = this.#registered.get(pid.key)
+    registration?.services.delete(service)
+    if (registration?.services.size === 0) this.#registered.delete(pid.key)
   }
 
   #miss<V>(cache: WatchedCache<V>, kind: 'service' | 'global name' | 'peers', key: string, read: (zk: ZooKeeper) => Promise<V>): Promise<V> {

@@ -156,6 +156,8 @@ class Candidacy {
   #pid: ProcessId | null = null
   #znode: CandidateZnode | null = null
   #leadership: Leadership | null = null
+  /** Set while the candidate just before ours is the holder, as seen on connection `epoch`. */
+  #holderAhead: { path: string; epoch: number } | null = null
   #kicked = false
   #running = false
   #retryMs = FIRST_RETRY_MS
@@ -285,9 +287,19 @@ class Candidacy {
     const { session, layout, acl, log } = this.context
     const zk = await session.client()
     const stage = this.#stage ?? this.#spawnStage()
-    const znode = await createCandidate(zk, layout.candidates(this.name), stage.pid.encode(), acl, log)
-    this.#znode = znode
-    log.trace(`election ${this.name}: standing as ${znode.child}`)
+    let znode = this.#znode
+    // After a failure below, the znode made by an earlier pass is still ours: never make a second one.
+    if (znode === null || znode.sessionId !== zk.sessionId) {
+      znode = await createCandidate(zk, layout.candidates(this.name), stage.pid.encode(), acl, log)
+      this.#znode = znode
+      log.trace(`election ${this.name}: standing as ${znode.child}`)
+    }
+    try {
+      await zk.getData(znode.path, { watch: this.#onOwnZnode })
+    } catch (error) {
+      if (!isZk(error, 'NONODE')) throw error
+      return this.#standAgain(`${znode.child} is gone`)
+    }
     if (this.#state === 'standing') this.#state = 'waiting'
     this.#kicked = true
   }
@@ -302,16 +314,19 @@ class Candidacy {
     if (this.#state !== 'waiting' || this.#znode !== znode) return
     const at = candidates.findIndex(candidate => candidate.child === znode.child)
     if (at < 0) return this.#standAgain(`${znode.child} is gone`)
-    if (at === 0) return this.#lead(zk, znode)
-    const predecessor = candidates[at - 1]!.child
+    if (at === 0) return this.#lead(znode)
+    const predecessor = `${dir}/${candidates[at - 1]!.child}`
+    const epoch = session.epoch
+    let announced: boolean
     try {
-      await zk.getData(`${dir}/${predecessor}`, { watch: this.#onPredecessor })
+      announced = (await zk.getData(predecessor, { watch: this.#onPredecessor })).stat.version > 0
     } catch (error) {
       if (!isZk(error, 'NONODE')) throw error
       this.#kicked = true
       return
     }
-    log.trace(`election ${this.name}: ${znode.child} watches ${predecessor}`)
+    if ((at === 1 || announced) && this.#state === 'waiting' && this.#znode === znode) this.#holderAhead = { path: predecessor, epoch }
+    log.trace(`election ${this.name}: ${znode.child} watches ${candidates[at - 1]!.child}`)
     this.#placed()
   }
 
@@ -322,7 +337,7 @@ class Candidacy {
     this.#kicked = true
   }
 
-  #lead(zk: ZooKeeper, znode: CandidateZnode): void {
+  #lead(znode: CandidateZnode): void {
     const { clock, log } = this.context
     const stage = this.#stage
     if (stage === null) return
@@ -346,9 +361,8 @@ class Candidacy {
     this.#placed()
     this.context.elected(leadership)
     stage.elect(leadership)
-    zk.getData(znode.path, { watch: this.#onOwnZnode }).catch(error => {
-      if (isZk(error, 'NONODE') && this.#znode === znode) this.stepDown('deleted')
-    })
+    // Tell the successor it is next in line (see #onPredecessor): off the handover's path.
+    this.context.session.zk.setData(znode.path, stage.pid.encode(), 0).catch(() => undefined)
   }
 
   /** Deletes the znode of a suspended or withdrawn candidacy (if its session still holds it), then stands again if suspended. */
@@ -370,16 +384,50 @@ class Candidacy {
     this.#settlePlaced = null
   }
 
+  /**
+   * The candidate before ours changed: it was deleted, or it announced that it
+   * holds the name (a new holder rewrites its znode's data, so its version
+   * becomes 1). Usually this means reading the candidates again. But when the
+   * deleted one was the holder (it was first, or had announced itself) and the
+   * connection has not changed since, ours is the lowest now without a read:
+   * sequence numbers only grow, so no candidate can have come in between, and
+   * ours still exists — events arrive in the order of the changes, and its
+   * deletion would have come first (see `#onOwnZnode`). This saves the
+   * successor a round trip on every handover.
+   */
   readonly #onPredecessor = (event: WatchedEvent): void => {
     if (event.type === 'None') return
-    this.context.log.trace(`election ${this.name}: heard ${event.type} on ${event.path}`)
-    this.kick()
+    const { log, session } = this.context
+    log.trace(`election ${this.name}: heard ${event.type} on ${event.path}`)
+    const ahead = this.#holderAhead
+    this.#holderAhead = null
+    const znode = this.#znode
+    const lowest = event.type === 'NodeDeleted' && ahead?.path === event.path && ahead.epoch === session.epoch
+    if (lowest && this.#state === 'waiting' && znode !== null && znode.sessionId === session.zk.sessionId) {
+      log.trace(`election ${this.name}: the holder before ${znode.child} is gone`)
+      this.#lead(znode)
+    } else {
+      this.kick()
+    }
   }
 
+  /** Our own candidate znode changed: deleted by someone else, or its data rewritten. */
   readonly #onOwnZnode = (event: WatchedEvent): void => {
-    if (event.type === 'NodeDeleted' && this.#state === 'leading' && this.#znode?.path === event.path) {
-      this.context.log.error(`election ${this.name}: ${event.path} was deleted by someone else; stepping down`)
+    const znode = this.#znode
+    if (event.type === 'None' || znode === null || event.path !== znode.path) return
+    if (event.type === 'NodeDeleted') return this.#ownZnodeGone(znode)
+    this.context.session.zk.getData(znode.path, { watch: this.#onOwnZnode }).catch(error => {
+      if (isZk(error, 'NONODE') && this.#znode === znode) this.#ownZnodeGone(znode)
+    })
+  }
+
+  #ownZnodeGone(znode: CandidateZnode): void {
+    this.#holderAhead = null
+    if (this.#state === 'leading') {
+      this.context.log.error(`election ${this.name}: ${znode.path} was deleted by someone else; stepping down`)
       this.stepDown('deleted')
+    } else if (this.#state === 'waiting') {
+      this.kick()
     }
   }
 

@@ -52,11 +52,6 @@ export class Ephemerals {
     return this.#sync(path, entry)
   }
 
-  /** Whether `path` is wanted. */
-  has(path: string): boolean {
-    return this.#entries.get(path)?.wanted === true
-  }
-
   /** A new session replaced an expired one: creates every wanted znode again. Resolves when all exist. */
   async restore(): Promise<void> {
     const results = await Promise.allSettled([...this.#entries].map(([path, entry]) => this.#sync(path, entry)))

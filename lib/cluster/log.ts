@@ -25,7 +25,8 @@ export function makeLog(hooks: { logTrace?: ((line: string) => void) | undefined
       }
     },
     error(line, error) {
-      logger('%s: %O', line, error)
+      if (error === undefined) logger('%s', line)
+      else logger('%s: %O', line, error)
       try {
         logError(error === undefined ? line : `${line}: ${error.message}`, error)
       } catch (thrown) {

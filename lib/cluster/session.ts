@@ -41,6 +41,7 @@ const RETRY_READ_MS = 20
 export class Session extends EventEmitter<SessionEvents> {
   #zk: ZooKeeper
   #state: SessionState = 'connected'
+  #epoch = 1
   #renewal: Promise<ZooKeeper> | null = null
   readonly #closing = new AbortController()
   readonly #log: Log
@@ -92,6 +93,15 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * How many times the session has been (re)connected. While it is unchanged
+   * the client has stayed on one connection, so watch events arrived in the
+   * order of the changes (after a reconnect, re-armed watches may fire in any order).
+   */
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  /**
    * The client to use now. While a new session is being opened, waits for it.
    * @throws ZkError CLOSED once the session is closed
    */
@@ -130,6 +140,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #setState(state: SessionState): void {
     if (this.#state === state) return
     this.#state = state
+    if (state === 'connected') this.#epoch++
     this.emit('state', state)
   }
 

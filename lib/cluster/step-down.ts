@@ -38,11 +38,6 @@ export class StepDownClock {
     return Date.now() >= this.deadline()
   }
 
-  /** Whether the clock is running. */
-  get armed(): boolean {
-    return this.#timer !== null
-  }
-
   /** Starts watching the deadline (no-op if running). */
   arm(): void {
     if (this.#timer === null) this.#check()

@@ -90,7 +90,7 @@ function electionCases(test: Test<Ctx>): void {
     assert.ok((await observer.cluster.whereisGlobal('same'))?.equals(holder))
   })
 
-  test('each candidate watches only its predecessor: one watch per znode, one event per handover', async ({ pool, connectString, prefix }) => {
+  test('each candidate watches only its predecessor (and its own znode): one event per handover', async ({ pool, connectString, prefix }) => {
     const { got, candidates } = await standInOrder(pool, 'herd', 5)
     await got.next()
     const dir = `${prefix}/global/herd`
@@ -101,7 +101,7 @@ function electionCases(test: Test<Ctx>): void {
     assert.not.ok(watches.has(dir), 'nobody watches the directory')
     for (let i = 0; i < 5; i++) {
       const watchers = [...(watches.get(`${dir}/${children[i]}`) ?? [])]
-      const expected = [...(i + 1 < 5 ? [sessions[i + 1]!] : []), ...(i === 0 ? [sessions[0]!] : [])]
+      const expected = [sessions[i]!, ...(i + 1 < 5 ? [sessions[i + 1]!] : [])]
       assert.equal(watchers.sort(), expected.sort(), `watchers of candidate ${i}`)
     }
     const heard = (): number => candidates.reduce((sum, c) => sum + count(c.traces, /heard NodeDeleted/), 0)
@@ -186,6 +186,8 @@ function electionCases(test: Test<Ctx>): void {
     const [asker, first, second] = await pool.startMany(3)
     assert.is(await asker!.cluster.whereisGlobal('cached'), null)
     const holder = await first!.cluster.registerCandidate('cached', async self => void (await self.receive()))
+    const announced = first!.cluster.leadership('cached')!.path
+    await waitFor('the holder to announce itself', async () => (await first!.cluster.zk.exists(announced))?.version === 1)
     await waitFor('the first candidate', async () => (await asker!.cluster.whereisGlobal('cached'))?.equals(holder))
     await second!.cluster.registerCandidate('cached', async self => void (await self.receive()))
     for (let i = 0; i < 10; i++) assert.ok((await asker!.cluster.whereisGlobal('cached'))?.equals(holder))
@@ -196,6 +198,34 @@ function electionCases(test: Test<Ctx>): void {
       return pid !== null && !pid.equals(holder) && pid
     })
     assert.ok(next.node.equals(second!.cluster.id))
+  })
+
+  test('the successor of the holder takes over without reading the candidates again', async ({ pool }) => {
+    const { got, candidates } = await standInOrder(pool, 'direct', 3)
+    await got.next()
+    const [leader, second, third] = candidates as [TestCluster, TestCluster, TestCluster]
+    leader.cluster.node.send(leader.cluster.leadership('direct')!.pid, 'done')
+    await got.next()
+    assert.is(count(second.traces, /the holder before .* is gone/), 1)
+    // The third was two places back when it last read; the new holder's announcement told it it is next.
+    await waitFor('the announcement', () => count(third.traces, /heard NodeDataChanged/) === 1)
+    await waitFor('the third to read again', () => count(third.traces, /watches /) === 2)
+    await third.cluster.zk.delete(`${second.cluster.leadership('direct')!.path}`)
+    await got.next()
+    assert.is(count(third.traces, /the holder before .* is gone/), 1)
+    assert.ok(third.cluster.leadership('direct'))
+  })
+
+  test("a waiting candidate's znode deleted by someone else: it notices and stands again", async ({ pool, prefix }) => {
+    const { got, candidates } = await standInOrder(pool, 'rejoin', 2)
+    await got.next()
+    const waiting = candidates[1]!
+    const child = standing(waiting)
+    await candidates[0]!.cluster.zk.delete(`${prefix}/global/rejoin/${child}`)
+    await waitFor('it to stand again', () => count(waiting.traces, /standing as /) === 2)
+    assert.is((await waiting.cluster.zk.getChildren(`${prefix}/global/rejoin`)).length, 2)
+    candidates[0]!.cluster.node.send(candidates[0]!.cluster.leadership('rejoin')!.pid, 'done')
+    assert.is(((await got.next()) as { pid: string }).pid, waiting.cluster.leadership('rejoin')?.pid.key)
   })
 
   test('a candidate znode deleted by someone else: the leader steps down and stands again', async ({ pool }) => {
