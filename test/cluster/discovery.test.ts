@@ -1,10 +1,9 @@
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ZooKeeper } from '../../lib/zk-wire/index.js'
-import { startEnsemble, type Ensemble } from '../support/ensemble.js'
 import { waitFor } from '../support/wait.js'
-import { chroot, ensembleSuite, zkSuite } from '../support/zookeeper.js'
-import { ClusterPool, count, keys } from './support.js'
+import { chroot, zkSuite } from '../support/zookeeper.js'
+import { ClusterPool, count, keys, onEnsemble } from './support.js'
 
 interface Ctx {
   connectString: string
@@ -164,16 +163,4 @@ single.before(ctx => {
 discoveryCases(single as unknown as Test<Ctx>)
 single.run()
 
-interface EnsembleCtx extends Ctx {
-  ensemble: Ensemble
-}
-const quorum = ensembleSuite<EnsembleCtx>('discovery on a 3-server ensemble')
-quorum.before(async ctx => {
-  ctx.ensemble = await startEnsemble({ size: 3 })
-  ctx.connectString = ctx.ensemble.connectString
-})
-quorum.after(async ctx => {
-  await ctx.ensemble?.stop()
-})
-discoveryCases(quorum as unknown as Test<Ctx>)
-quorum.run()
+onEnsemble<Ctx>('discovery on a 3-server ensemble', discoveryCases)

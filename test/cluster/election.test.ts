@@ -6,11 +6,10 @@ import { makeLog } from '../../lib/cluster/log.js'
 import { sortCandidates } from '../../lib/cluster/paths.js'
 import { Code, OPEN_ACL_UNSAFE, ZkError, ZooKeeper } from '../../lib/zk-wire/index.js'
 import { ProcessId } from '../../lib/runtime/index.js'
-import { startEnsemble, type Ensemble } from '../support/ensemble.js'
 import { fourLetterWord } from '../support/four-letter.js'
 import { sleep, waitFor } from '../support/wait.js'
-import { chroot, ensembleSuite, zkSuite } from '../support/zookeeper.js'
-import { ClusterPool, collector, count, type Collector, type TestCluster } from './support.js'
+import { chroot, zkSuite } from '../support/zookeeper.js'
+import { ClusterPool, collector, count, type Collector, type TestCluster, onEnsemble } from './support.js'
 
 interface Ctx {
   connectString: string
@@ -298,16 +297,4 @@ single('a create whose reply was lost is found again, never made twice', async (
 })
 single.run()
 
-interface EnsembleCtx extends Ctx {
-  ensemble: Ensemble
-}
-const quorum = ensembleSuite<EnsembleCtx>('elections on a 3-server ensemble')
-quorum.before(async ctx => {
-  ctx.ensemble = await startEnsemble({ size: 3 })
-  ctx.connectString = ctx.ensemble.connectString
-})
-quorum.after(async ctx => {
-  await ctx.ensemble?.stop()
-})
-electionCases(quorum as unknown as Test<Ctx>)
-quorum.run()
+onEnsemble<Ctx>('elections on a 3-server ensemble', electionCases)

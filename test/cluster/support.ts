@@ -1,6 +1,9 @@
 import { Cluster, type ClusterOptions, type Leadership, type StepDownReason } from '../../lib/cluster/index.js'
+import type { Test } from 'uvu'
 import type { Node, ProcessId } from '../../lib/runtime/index.js'
+import { startEnsemble, type Ensemble } from '../support/ensemble.js'
 import { waitFor } from '../support/wait.js'
+import { ensembleSuite } from '../support/zookeeper.js'
 
 /** A started cluster node with the trace and error lines it logged. */
 export interface TestCluster {
@@ -106,4 +109,22 @@ export function count(traces: readonly string[], pattern: RegExp): number {
 /** Equality of pid lists, for assertions. */
 export function keys(pids: readonly { key: string }[]): string[] {
   return pids.map(pid => pid.key)
+}
+
+/**
+ * Registers `cases` on a suite of their own that runs against a 3-server ensemble started
+ * for it (and stopped after it), and runs that suite: the same cases as on the shared
+ * single server, on a quorum.
+ */
+export function onEnsemble<T extends { connectString: string }>(name: string, cases: (test: Test<T>) => void): void {
+  const quorum = ensembleSuite<T & { ensemble: Ensemble }>(name)
+  quorum.before(async ctx => {
+    ctx.ensemble = await startEnsemble({ size: 3 })
+    ctx.connectString = ctx.ensemble.connectString
+  })
+  quorum.after(async ctx => {
+    await ctx.ensemble?.stop()
+  })
+  cases(quorum as unknown as Test<T>)
+  quorum.run()
 }
