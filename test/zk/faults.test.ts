@@ -38,7 +38,9 @@ fault('kill -9 of the attached server during writes: same session, no acknowledg
   })()
   await waitFor('some writes', () => acknowledged.length > 20)
   await ctx.ensemble.servers[attached(ctx, zk).index]!.kill('SIGKILL')
-  await waitFor('writes after the failover', () => acknowledged.length > 0 && acknowledged[acknowledged.length - 1]! > failed.concat(0).reduce((a, b) => Math.max(a, b)) + 20, { timeoutMs: 15_000 })
+  await waitFor('the client to re-attach', () => states.includes('connected'), { timeoutMs: 15_000 })
+  const afterFailover = acknowledged.length
+  await waitFor('writes after the failover', () => acknowledged.length > afterFailover + 20, { timeoutMs: 15_000 })
   stop = true
   await writer
   await Promise.all(writes)
