@@ -89,10 +89,6 @@ export class Connection {
     return this.state === 'open' && this.ticker !== null
   }
 
-  get inFlight(): number {
-    return this.pending.length
-  }
-
   /** Sends the ConnectRequest and resolves with the server's reply (the first frame). */
   handshake(req: ConnectRequest): Promise<ConnectResponse> {
     return new Promise((resolve, reject) => {
@@ -265,11 +261,5 @@ export class Connection {
     }
     for (const p of this.pending.drain()) p.fail(code, reason)
     this.handler.closed(reason)
-  }
-
-  /** Sends the remaining output, then closes (used after closeSession's reply). */
-  end(): void {
-    this.flush()
-    this.close(Code.CLOSED, new Error('connection closed by the client'))
   }
 }

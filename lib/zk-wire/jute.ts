@@ -128,10 +128,6 @@ export class JuteReader {
     return this.end - this.pos
   }
 
-  get offset(): number {
-    return this.pos
-  }
-
   private need(n: number, what: string): void {
     if (this.pos + n > this.end) {
       throw new ProtocolError(`truncated ${what}: need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`)

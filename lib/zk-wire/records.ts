@@ -36,9 +36,6 @@ export interface ACL {
   id: Id
 }
 
-/** Encoded size of a Stat: 6 longs + 5 ints. */
-export const STAT_SIZE = 6 * 8 + 5 * 4
-
 export function readStat(r: JuteReader): Stat {
   return {
     czxid: r.long(),
