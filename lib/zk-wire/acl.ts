@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import { builtin } from '../builtin.js'
 import type { ACL, Id } from './records.js'
 
 /** Permission bits of an {@link ACL}. */
@@ -28,7 +28,7 @@ export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.REA
  * `user:base64(sha1("user:password"))`.
  */
 export function digestId(user: string, password: string): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
+  const { createHash } = builtin('node:crypto')
   const hash = createHash('sha1').update(`${user}:${password}`).digest('base64')
   return `${user}:${hash}`
 }

@@ -6,6 +6,7 @@ import { parseConnectString } from './hosts.js'
 import type { CreateOptions, Data, Op, OpResult } from './multi.js'
 import {
   type AddWatchMode,
+  type ClientInfo,
   type CreateRequest,
   type SubOp,
   type SubResult,
@@ -18,17 +19,28 @@ import {
 } from './operations.js'
 import type { ZooKeeperOptions } from './options.js'
 import { toClientPath, toServerPath, validatePath } from './paths.js'
-import { PersistentWatch } from './persistent-watch.js'
+import { DEFAULT_MAX_QUEUED, PersistentWatch, type PersistentWatchOptions } from './persistent-watch.js'
 import type { ACL, Stat } from './records.js'
 import { Session } from './session.js'
+import { type DeleteRecursiveOptions, type MkdirpOptions, deleteRecursive, mkdirp } from './tree.js'
 
 export type { TlsOptions, ZooKeeperOptions } from './options.js'
+export type { DeleteRecursiveOptions, MkdirpOptions } from './tree.js'
 
 /** A node's data and metadata. A node whose data is null reads as an empty buffer. */
 export interface DataAndStat {
   data: Buffer
   stat: Stat
 }
+
+/** Options of {@link ZooKeeper.removeWatches}. */
+export interface RemoveWatchesOptions {
+  /** Remove the watches here even when the server refuses or cannot be reached (the Java client's `local`). Default false. */
+  local?: boolean
+}
+
+/** Answers after which `removeWatches({ local: true })` removes the watches here without the server. */
+const UNREACHABLE: ReadonlySet<number> = new Set([Code.CONNECTIONLOSS, Code.OPERATIONTIMEOUT])
 
 /** Options of the reads that can set a one-shot watch. */
 export interface WatchOption {
@@ -119,8 +131,10 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
 
   /**
    * When the client last heard from a server of this session (ms since the
-   * epoch): replies, notifications or pings. While disconnected it stops
-   * advancing, so `Date.now() - lastHeardAt` bounds how long the server may
+   * epoch, on the client's clock — `options.env`, by default monotonic:
+   * `performance.timeOrigin + performance.now()`, which a step of the system
+   * clock does not move): replies, notifications or pings. While disconnected
+   * it stops advancing, so `now - lastHeardAt` bounds how long the server may
    * already have been counting down the session timeout — what a leader must
    * watch to step down before its session can have expired.
    */
@@ -350,6 +364,29 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
     )
   }
 
+  /**
+   * The identities this session is authenticated as, as the server sees them
+   * (ZooKeeper 3.7+, opcode 107): e.g. `{ authScheme: 'ip', user: '127.0.0.1' }`,
+   * `{ authScheme: 'digest', user: 'alice' }`.
+   */
+  whoAmI(): Promise<ClientInfo[]> {
+    return this.guard(() => this.session.submit(ops.whoAmI, undefined, undefined))
+  }
+
+  /**
+   * The ensemble's dynamic configuration, the data of `/zookeeper/config`
+   * (read outside the chroot, as ZooKeeper's `getConfig` does), and its Stat.
+   * Empty on a standalone server without reconfig.
+   */
+  getConfig(): Promise<DataAndStat> {
+    return this.guard(() =>
+      this.session.submit(ops.getData, { path: '/zookeeper/config', watch: false }, '/zookeeper/config', (err, r: { data: Buffer | null; stat: Stat }) => {
+        if (err !== 0) throw err
+        return { data: r.data ?? EMPTY, stat: r.stat }
+      }),
+    )
+  }
+
   /** The number of descendants of `path` (not counting itself). */
   getAllChildrenNumber(path: string): Promise<number> {
     return this.guard(() => this.session.submit(ops.getAllChildrenNumber, { path: this.serverPath(path, 'getAllChildrenNumber') }, path))
@@ -361,15 +398,19 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
    * changes and deletions anywhere below it). Resolves, once the server holds
    * the watch, to an async iterable of events; `close()` removes it. The watch
    * survives reconnects; the iterator throws SESSIONEXPIRED if the session ends.
+   * At most `maxQueued` unread events are kept (default 10 000); past that,
+   * events are dropped and a gap marker is queued (see {@link PersistentWatch}).
    */
-  addWatch(path: string, mode: AddWatchMode): Promise<PersistentWatch> {
+  addWatch(path: string, mode: AddWatchMode, options: PersistentWatchOptions = {}): Promise<PersistentWatch> {
     return this.guard(() => {
       const type = AddWatchModes[mode]
       if (type === undefined) throw new ZkError(Code.BADARGUMENTS, { op: 'addWatch', path, message: `unknown watch mode "${String(mode)}"` })
+      const maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED
+      if (!Number.isInteger(maxQueued) || maxQueued < 1) throw new ZkError(Code.BADARGUMENTS, { op: 'addWatch', path, message: `maxQueued must be a positive integer (got ${String(maxQueued)})` })
       const recursive = mode === 'persistentRecursive'
       return this.session.submit(ops.addWatch, { path: this.serverPath(path, 'addWatch'), type }, path, (err) => {
         if (err !== 0) throw err
-        const watch: PersistentWatch = new PersistentWatch(path, mode, () => this.unwatch(path, recursive, watch))
+        const watch: PersistentWatch = new PersistentWatch(path, mode, () => this.unwatch(path, recursive, watch), maxQueued)
         this.session.watches.addPersistent(path, recursive, watch)
         return watch
       })
@@ -408,18 +449,49 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
    * Removes every watch of `type` on `path`, here and on the server. One-shot
    * watchers hear `DataWatchRemoved`/`ChildWatchRemoved`; persistent watches end.
    * Rejects with NOWATCHER if the server holds no such watch.
+   *
+   * With `local: true` (the Java client's `local`, zkCli's `removewatches -l`)
+   * the watches go here whatever the server answers: the server is asked when
+   * connected, but its refusal or a lost connection still removes them here; while
+   * disconnected nobody waits for a server, they go at once (the event's state is
+   * then `disconnected`) and are not set again on the next connection. Rejects with
+   * NOWATCHER only when neither side had one.
    */
-  removeWatches(path: string, type: WatcherType): Promise<void> {
-    return this.guard(() => {
+  removeWatches(path: string, type: WatcherType, options: RemoveWatchesOptions = {}): Promise<void> {
+    return this.guard(async () => {
       const code = WatcherTypes[type]
       if (code === undefined) throw new ZkError(Code.BADARGUMENTS, { op: 'removeWatches', path, message: `unknown watcher type "${String(type)}"` })
-      return this.session.submit(ops.removeWatches, { path: this.serverPath(path, 'removeWatches'), type: code }, path, (err) => {
-        if (err !== 0) throw err
-        if (type === 'persistent' || type === 'any') this.session.watches.endPersistent(path, false)
-        if (type === 'persistentRecursive' || type === 'any') this.session.watches.endPersistent(path, true)
-        if (type === 'data' || type === 'children' || type === 'any') this.session.watches.removeOneShot(path, type)
-      })
+      const req = { path: this.serverPath(path, 'removeWatches'), type: code }
+      if (options.local !== true) {
+        return this.session.submit(ops.removeWatches, req, path, (err) => {
+          if (err !== 0) throw err
+          this.removeHere(path, type, 'connected')
+        })
+      }
+      if (!this.session.isConnected()) {
+        if (this.removeHere(path, type, 'disconnected') === 0) throw new ZkError(Code.NOWATCHER, { op: 'removeWatches', path })
+        return
+      }
+      let answer: number
+      try {
+        answer = await this.session.submit(ops.removeWatches, req, path, (err) => err)
+      } catch (err) {
+        if (!(err instanceof ZkError) || !UNREACHABLE.has(err.code)) throw err
+        answer = err.code
+      }
+      const removed = this.removeHere(path, type, UNREACHABLE.has(answer) ? 'disconnected' : 'connected')
+      if (removed === 0 && answer !== Code.OK) throw new ZkError(Code.NOWATCHER, { op: 'removeWatches', path })
     })
+  }
+
+  /** Removes this client's watches of `type` on `path`; returns how many there were. */
+  private removeHere(path: string, type: WatcherType, state: ZkState): number {
+    const w = this.session.watches
+    let removed = 0
+    if (type === 'persistent' || type === 'any') removed += w.endPersistent(path, false)
+    if (type === 'persistentRecursive' || type === 'any') removed += w.endPersistent(path, true)
+    if (type === 'data' || type === 'children' || type === 'any') removed += w.removeOneShot(path, type, state)
+    return removed
   }
 
   /** Resolves if the server holds a watch of `type` on `path` for this session; rejects with NOWATCHER otherwise. */
@@ -488,6 +560,26 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
         throw error
       })
     })
+  }
+
+  /**
+   * Creates `path` and every missing ancestor (`mode` applies to each node
+   * created, `data` to the last one). Nodes created meanwhile by others count
+   * as created. Resolves once `path` exists; a path thousands of levels deep
+   * works (missing levels go in bounded `multi` batches, no recursion).
+   */
+  mkdirp(path: string, options: MkdirpOptions = {}): Promise<void> {
+    return this.guard(() => mkdirp(this, path, options))
+  }
+
+  /**
+   * Deletes `path` and all its descendants, deepest first, in `multi`
+   * batches of at most `batchSize` deletions. Nodes that vanish meanwhile are
+   * skipped and children created meanwhile are deleted too. Resolves once
+   * `path` is gone (at once if it never existed).
+   */
+  deleteRecursive(path: string, options: DeleteRecursiveOptions = {}): Promise<void> {
+    return this.guard(() => deleteRecursive(this, path, options))
   }
 
   /** Runs getData/getChildren operations in one round trip; each fails or succeeds on its own. */

@@ -1,24 +1,19 @@
-import type { Socket } from 'node:net'
-import { logger } from './log.js'
-import { Code, ProtocolError, codeName } from './errors.js'
+import type { Clock, EnvSocket } from '../env.js'
+import { Code, ProtocolError } from './errors.js'
 import { Fifo } from './fifo.js'
 import { FrameDecoder } from './framing.js'
 import { JuteReader, JuteWriter } from './jute.js'
 import {
   type ConnectRequest,
-  type ConnectResponse,
   type Operation,
   type WatcherEventRecord,
   OpCode,
   Xid,
-  readConnectResponse,
   readReplyHeader,
   readWatcherEvent,
   writeAuthPacket,
   writeConnectRequest,
 } from './operations.js'
-
-const log = logger('zkcloud:wire')
 
 /** A request written to the socket and waiting for its reply. Settled exactly once. */
 export interface PendingRequest {
@@ -30,92 +25,65 @@ export interface PendingRequest {
   fail(code: number, cause: Error): void
 }
 
-/** What a connection tells its owner. */
-export interface ConnectionHandler {
+/** Where {@link Connection.reply} routes the frames that answer no pending request. */
+export interface ReplyRoutes {
   notification(event: WatcherEventRecord): void
   /** Reply to an auth packet, in the order they were sent. */
   authReply(err: number): void
-  /** Reply to SetWatches2. */
+  /** Reply to a SetWatches packet, in the order they were sent. */
   setWatchesReply(err: number): void
-  /** The connection is gone; called once, after every pending request was failed. */
-  closed(reason: Error): void
 }
-
-export interface ConnectionOptions {
-  maxBufferSize: number
-}
-
-type ConnectionState = 'handshake' | 'open' | 'closed'
-
-const TICK_MIN_MS = 10
-const REPLY_HEADER_SIZE = 16
 
 /**
- * One socket to one server: framing, the handshake, xid allocation, the FIFO
- * of pending requests, pings and the read timeout. It knows nothing of
- * sessions, reconnects or watches; the client owns those.
+ * The bytes of one socket to one server: framing, batched writes, xid
+ * allocation and the FIFO of pending requests. It has no state of its own
+ * beyond "closed" and no timers: the session's state machine owns it, feeds
+ * it the socket's chunks (`receive`), reads its frames (the connect response,
+ * then `reply`), and closes it when it leaves the states that use it.
  */
 export class Connection {
-  private state: ConnectionState = 'handshake'
   private readonly decoder: FrameDecoder
   private readonly out = new JuteWriter()
   private flushScheduled = false
   private readonly pending = new Fifo<PendingRequest>()
-  private handshakeReply: { resolve: (r: ConnectResponse) => void; reject: (e: Error) => void } | null = null
-  private ticker: NodeJS.Timeout | null = null
-  /** When bytes last arrived from the server (ms since the epoch). */
-  lastRecv = Date.now()
-  private lastSend = Date.now()
-  private readTimeout = 0
-  private pingInterval = 0
+  private closed = false
   private xid = 0
+  /** When bytes last arrived from the server (the clock's ms). */
+  lastRecv: number
+  /** When bytes were last written. */
+  lastSend: number
   /** zxid of the newest reply seen (normal replies only, as the Java client does). */
-  lastZxid = 0n
+  lastZxid: bigint
 
   constructor(
-    readonly socket: Socket,
-    private readonly handler: ConnectionHandler,
-    options: ConnectionOptions,
+    readonly socket: EnvSocket,
+    private readonly clock: Clock,
+    maxBufferSize: number,
+    private readonly onFrame: (frame: Buffer) => void,
+    lastZxid: bigint,
   ) {
-    this.decoder = new FrameDecoder(options.maxBufferSize)
-    socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.close(Code.CONNECTIONLOSS, err))
-    socket.on('close', () => this.close(Code.CONNECTIONLOSS, new Error('socket closed by peer')))
-    socket.on('end', () => this.close(Code.CONNECTIONLOSS, new Error('server ended the connection')))
+    this.decoder = new FrameDecoder(maxBufferSize)
+    this.lastRecv = this.lastSend = clock.now()
+    this.lastZxid = lastZxid
   }
 
-  get isOpen(): boolean {
-    return this.state === 'open' && this.ticker !== null
+  /** Feeds bytes from the socket; frames go to `onFrame`. Throws {@link ProtocolError} on bad framing (or whatever `onFrame` throws). */
+  receive(chunk: Buffer): void {
+    this.lastRecv = this.clock.now()
+    this.decoder.push(chunk, this.onFrame)
   }
 
-  /** Sends the ConnectRequest and resolves with the server's reply (the first frame). */
-  handshake(req: ConnectRequest): Promise<ConnectResponse> {
-    return new Promise((resolve, reject) => {
-      this.handshakeReply = { resolve, reject }
-      const mark = this.out.beginFrame()
-      writeConnectRequest(this.out, req)
-      this.out.endFrame(mark)
-      this.flush()
-    })
-  }
-
-  /**
-   * Starts pings and the read timeout for a negotiated session timeout, as the
-   * Java client does: read timeout 2/3 of it, a ping after 1/3 of it idle.
-   */
-  open(negotiatedTimeout: number, readTimeout = (negotiatedTimeout * 2) / 3): void {
-    if (this.state === 'closed') return
-    this.readTimeout = readTimeout
-    this.pingInterval = negotiatedTimeout / 3
-    const tick = Math.max(TICK_MIN_MS, Math.min(this.pingInterval, this.readTimeout) / 8)
-    this.ticker = setInterval(() => this.onTick(), tick)
-    this.ticker.unref()
+  /** Writes the ConnectRequest, the first frame of a connection. */
+  sendConnect(req: ConnectRequest): void {
+    const mark = this.out.beginFrame()
+    writeConnectRequest(this.out, req)
+    this.out.endFrame(mark)
+    this.flush()
   }
 
   /** Writes a request; its reply settles `p`. The xid is assigned here. */
   send<Req>(p: PendingRequest, req: Req): void {
-    if (this.state === 'closed') {
+    if (this.closed) {
       p.fail(Code.CONNECTIONLOSS, new Error('connection closed'))
       return
     }
@@ -135,9 +103,9 @@ export class Connection {
     this.scheduleFlush()
   }
 
-  /** Writes a request with a reserved xid (ping, auth, SetWatches), which is not queued as pending. */
+  /** Writes a request with a reserved xid (SetWatches), which is not queued as pending. */
   sendSpecial<Req>(xid: number, op: Operation<Req, unknown>, req: Req): void {
-    if (this.state === 'closed') return
+    if (this.closed) return
     const mark = this.out.beginFrame()
     this.out.int(xid).int(op.type)
     op.write(this.out, req)
@@ -146,7 +114,7 @@ export class Connection {
   }
 
   sendAuth(scheme: string, auth: Uint8Array): void {
-    if (this.state === 'closed') return
+    if (this.closed) return
     const mark = this.out.beginFrame()
     this.out.int(Xid.auth).int(OpCode.auth)
     writeAuthPacket(this.out, scheme, auth)
@@ -154,7 +122,8 @@ export class Connection {
     this.scheduleFlush()
   }
 
-  private sendPing(): void {
+  ping(): void {
+    if (this.closed) return
     const mark = this.out.beginFrame()
     this.out.int(Xid.ping).int(OpCode.ping)
     this.out.endFrame(mark)
@@ -173,58 +142,30 @@ export class Connection {
 
   private flush(): void {
     this.flushScheduled = false
-    if (this.out.length === 0 || this.state === 'closed') return
-    this.lastSend = Date.now()
+    if (this.out.length === 0 || this.closed) return
+    this.lastSend = this.clock.now()
     this.socket.write(this.out.take())
   }
 
-  private onTick(): void {
-    const now = Date.now()
-    if (now - this.lastRecv > this.readTimeout) {
-      this.close(Code.CONNECTIONLOSS, new Error(`no reply from the server for ${now - this.lastRecv} ms (read timeout ${Math.round(this.readTimeout)} ms)`))
-      return
-    }
-    if (now - this.lastSend >= this.pingInterval) this.sendPing()
-  }
-
-  private onData(chunk: Buffer): void {
-    this.lastRecv = Date.now()
-    try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame))
-    } catch (err) {
-      this.close(Code.CONNECTIONLOSS, err as Error)
-    }
-  }
-
-  private onFrame(frame: Buffer): void {
-    if (this.state === 'closed') return
+  /**
+   * Handles a frame after the handshake: a notification, a ping, auth or
+   * SetWatches reply (to `routes`), or the reply to the oldest pending request.
+   * Throws {@link ProtocolError} when the frame answers nothing that was asked.
+   */
+  reply(frame: Buffer, routes: ReplyRoutes): void {
     const r = new JuteReader(frame)
-    if (this.state === 'handshake') {
-      const reply = this.handshakeReply
-      this.handshakeReply = null
-      if (reply === null) throw new ProtocolError('unexpected frame before the handshake was sent')
-      if (frame.length === REPLY_HEADER_SIZE) {
-        // A server that cannot create the session answers with a bare reply header (e.g. NOTREADONLY).
-        const { err } = readReplyHeader(r)
-        throw new ProtocolError(`the server refused the session: ${codeName(err)}`)
-      }
-      const response = readConnectResponse(r)
-      this.state = 'open'
-      reply.resolve(response)
-      return
-    }
     const header = readReplyHeader(r)
     switch (header.xid) {
       case Xid.notification:
-        this.handler.notification(readWatcherEvent(r))
+        routes.notification(readWatcherEvent(r))
         return
       case Xid.ping:
         return
       case Xid.auth:
-        this.handler.authReply(header.err)
+        routes.authReply(header.err)
         return
       case Xid.setWatches:
-        this.handler.setWatchesReply(header.err)
+        routes.setWatchesReply(header.err)
         return
     }
     const p = this.pending.peek()
@@ -244,22 +185,11 @@ export class Connection {
     p.complete(header.err, value, header.zxid)
   }
 
-  /**
-   * Ends the connection: fails every pending request with `code` (CONNECTIONLOSS
-   * unless the session is over) and tells the handler once.
-   */
+  /** Destroys the socket and fails every pending request with `code`. Idempotent. */
   close(code: number, reason: Error): void {
-    if (this.state === 'closed') return
-    const wasHandshake = this.state === 'handshake'
-    this.state = 'closed'
-    if (this.ticker !== null) clearInterval(this.ticker)
-    log('connection to %s:%s closed: %s', this.socket.remoteAddress, this.socket.remotePort, reason.message)
+    if (this.closed) return
+    this.closed = true
     this.socket.destroy()
-    if (wasHandshake && this.handshakeReply !== null) {
-      this.handshakeReply.reject(reason)
-      this.handshakeReply = null
-    }
     for (const p of this.pending.drain()) p.fail(code, reason)
-    this.handler.closed(reason)
   }
 }

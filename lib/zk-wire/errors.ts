@@ -69,8 +69,11 @@ const messages: Partial<Record<CodeName, string>> = {
   CLOSED: 'client closed',
 }
 
-/** The name of a numeric code; unknown codes read as `'SYSTEMERROR'`-style `'UNKNOWN(<code>)'`. */
-export function codeName(code: number): CodeName | `UNKNOWN(${number})` {
+/** What a {@link ZkError}'s `name` can be: a code's name, or `'UNKNOWN(<code>)'` for a code this client does not know. */
+export type ZkErrorName = CodeName | `UNKNOWN(${number})`
+
+/** The name of a numeric code; unknown codes read as `'UNKNOWN(<code>)'`. */
+export function codeName(code: number): ZkErrorName {
   return names.get(code) ?? `UNKNOWN(${code})`
 }
 
@@ -81,7 +84,7 @@ export function codeName(code: number): CodeName | `UNKNOWN(${number})` {
  * call was made, so a `NONODE` points at the line that asked.
  */
 export class ZkError extends Error {
-  override readonly name: string
+  override readonly name: ZkErrorName
   readonly code: number
   readonly path: string | undefined
   readonly op: string | undefined
@@ -107,13 +110,28 @@ export class ZkError extends Error {
 
 /** Bytes that do not follow the ZooKeeper protocol: truncated, oversize or inconsistent frames. */
 export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError'
+  override readonly name: string = 'ProtocolError'
 }
 
-const here = new URL('.', import.meta.url).href
-const herePath = new URL('.', import.meta.url).pathname
-/** Where the client's TypeScript sources are, as stack frames name them when source maps are on. */
-const sourcePath = herePath.replace(/\/dist\/lib\//, '/lib/')
+/**
+ * A null (length -1) where a string must be. Java's jute reads such a string as
+ * null and lets the request fail further on, in ways that depend on the
+ * request; the dev server tells this apart from other malformed bytes to fail
+ * the same way.
+ */
+export class NullStringError extends ProtocolError {
+  override readonly name = 'NullStringError'
+}
+
+/**
+ * A frame of the client's own code between the application and the request: a
+ * method of the client or its session (`at ZooKeeper.getData (…`, `at async
+ * ZooKeeper.guard (…`), or the promise they make. Matched by name, not by file,
+ * because a bundle puts the client and the application in one file (a minified
+ * bundle renames the classes: its errors keep the client's frames too).
+ */
+const OWN_FRAME = /^\s*at (?:async )?(?:ZooKeeper|Session|PersistentWatch)\.[\w$<>]+ |^\s*at new Promise \(<anonymous>\)/
+
 
 /**
  * Gives `error` the stack captured at the call site (`origin`), without the
@@ -121,11 +139,12 @@ const sourcePath = herePath.replace(/\/dist\/lib\//, '/lib/')
  */
 export function withCallerStack<E extends Error>(error: E, origin: { stack?: string } | undefined): E {
   if (origin?.stack !== undefined) {
-    const frames = origin.stack
-      .split('\n')
-      .slice(1)
-      .filter((line) => !line.includes(here) && !line.includes(herePath) && !line.includes(sourcePath))
-    error.stack = [`${error.name}: ${error.message}`, ...frames].join('\n')
+    const frames = origin.stack.split('\n').slice(1)
+    // The client's frames come first (innermost): drop them, up to the end of the first
+    // run of its named methods; what follows is the application.
+    let first = frames.findIndex((line) => OWN_FRAME.test(line))
+    if (first >= 0) while (first < frames.length && OWN_FRAME.test(frames[first]!)) first++
+    error.stack = [`${error.name}: ${error.message}`, ...frames.slice(Math.max(first, 0))].join('\n')
   }
   return error
 }

@@ -73,12 +73,13 @@ export class HostList {
   constructor(
     hosts: readonly HostAddress[],
     shuffle: boolean,
+    private readonly random: () => number = Math.random,
     private readonly backoff = { minMs: 10, maxMs: 500, factor: 1.5 },
   ) {
     this.hosts = [...hosts]
     if (shuffle) {
       for (let i = this.hosts.length - 1; i > 0; i--) {
-        const j = Math.floor(Math.random() * (i + 1))
+        const j = Math.floor(this.random() * (i + 1))
         ;[this.hosts[i], this.hosts[j]] = [this.hosts[j]!, this.hosts[i]!]
       }
     }
@@ -107,7 +108,7 @@ export class HostList {
       this.failedRounds++
       this.triedThisRound = 0
       const base = Math.min(this.backoff.maxMs, this.backoff.minMs * this.backoff.factor ** (this.failedRounds - 1))
-      delayMs = Math.round(base / 2 + (Math.random() * base) / 2)
+      delayMs = Math.round(base / 2 + (this.random() * base) / 2)
     }
     this.triedThisRound++
     return { address: this.hosts[this.index]!, delayMs }

@@ -1,4 +1,4 @@
-import { ProtocolError } from './errors.js'
+import { NullStringError, ProtocolError } from './errors.js'
 
 const INITIAL_SIZE = 16 * 1024
 
@@ -181,7 +181,7 @@ export class JuteReader {
   /** A string that must be present (a `null` here is a protocol violation). */
   ustring(): string {
     const v = this.string()
-    if (v === null) throw new ProtocolError(`unexpected null string at offset ${this.pos - 4}`)
+    if (v === null) throw new NullStringError(`unexpected null string at offset ${this.pos - 4}`)
     return v
   }
 

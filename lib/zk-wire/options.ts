@@ -1,3 +1,4 @@
+import type { Env } from '../env.js'
 import type { SaslOptions } from './sasl.js'
 
 /** TLS settings for ZooKeeper's `secureClientPort`. The server certificate is verified unless `rejectUnauthorized: false`. */
@@ -38,4 +39,11 @@ export interface ZooKeeperOptions {
    * carry the async stack of the awaiting caller, which costs nothing.
    */
   captureStack?: boolean
+  /**
+   * For tests and simulation only: the clock, timers, randomness and sockets
+   * the client runs on (default: the real ones). The deterministic simulator
+   * (`npm run sim`) passes a virtual environment so the unchanged client runs
+   * on virtual time against a simulated ensemble.
+   */
+  env?: Env
 }

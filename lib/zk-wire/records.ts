@@ -1,15 +1,23 @@
 import type { JuteReader, JuteWriter } from './jute.js'
 
-/** A node's metadata, as ZooKeeper reports it. zxids, times and session ids are bigint. */
+/**
+ * A node's metadata, as ZooKeeper reports it. zxids and the owner's session id
+ * are 64-bit and stay exact as `bigint` (a zxid's epoch sits in its top 32 bits
+ * and a session id's server id in its top byte: past 2^53 a number would round
+ * them); the times are milliseconds since the epoch, plain numbers, so
+ * `new Date(stat.mtime)` works. The client's Stats also serialise:
+ * `JSON.stringify(stat)` writes {@link StatJson} (64-bit ids as decimal strings,
+ * as `BigInt(text)` reads them back).
+ */
 export interface Stat {
   /** zxid of the change that created the node. */
   czxid: bigint
   /** zxid of the change that last modified the node's data. */
   mzxid: bigint
   /** Creation time, milliseconds since the epoch. */
-  ctime: bigint
+  ctime: number
   /** Last modification time, milliseconds since the epoch. */
-  mtime: bigint
+  mtime: number
   /** Number of changes to the data. */
   version: number
   /** Number of changes to the children. */
@@ -36,30 +44,60 @@ export interface ACL {
   id: Id
 }
 
+/** A {@link Stat} as `JSON.stringify` writes the client's: zxids and `ephemeralOwner` as decimal strings. */
+export type StatJson = { [K in keyof Stat]: Stat[K] extends bigint ? string : Stat[K] }
+
+// The prototype of the Stats the client reads: a non-enumerable toJSON, so a Stat still
+// compares, spreads and prints as the plain object it is.
+const statPrototype: object = Object.defineProperty({}, 'toJSON', {
+  value(this: Stat): StatJson {
+    return {
+      czxid: this.czxid.toString(),
+      mzxid: this.mzxid.toString(),
+      ctime: this.ctime,
+      mtime: this.mtime,
+      version: this.version,
+      cversion: this.cversion,
+      aversion: this.aversion,
+      ephemeralOwner: this.ephemeralOwner.toString(),
+      dataLength: this.dataLength,
+      numChildren: this.numChildren,
+      pzxid: this.pzxid.toString(),
+    }
+  },
+})
+
 export function readStat(r: JuteReader): Stat {
-  return {
-    czxid: r.long(),
-    mzxid: r.long(),
-    ctime: r.long(),
-    mtime: r.long(),
-    version: r.int(),
-    cversion: r.int(),
-    aversion: r.int(),
-    ephemeralOwner: r.long(),
-    dataLength: r.int(),
-    numChildren: r.int(),
-    pzxid: r.long(),
-  }
+  const stat = Object.create(statPrototype) as Stat
+  stat.czxid = r.long()
+  stat.mzxid = r.long()
+  stat.ctime = Number(r.long())
+  stat.mtime = Number(r.long())
+  stat.version = r.int()
+  stat.cversion = r.int()
+  stat.aversion = r.int()
+  stat.ephemeralOwner = r.long()
+  stat.dataLength = r.int()
+  stat.numChildren = r.int()
+  stat.pzxid = r.long()
+  return stat
 }
 
 export function writeStat(w: JuteWriter, s: Stat): void {
-  w.long(s.czxid).long(s.mzxid).long(s.ctime).long(s.mtime)
+  w.long(s.czxid).long(s.mzxid).long(BigInt(s.ctime)).long(BigInt(s.mtime))
   w.int(s.version).int(s.cversion).int(s.aversion)
   w.long(s.ephemeralOwner).int(s.dataLength).int(s.numChildren).long(s.pzxid)
 }
 
+/**
+ * An ACL id. As in ZooKeeper, a null scheme reads as no scheme (an ACL naming
+ * it is invalid) and the `auth` scheme's id, which nothing reads, may be null
+ * (kazoo sends CREATOR_ALL_ACL so); any other null id is malformed.
+ */
 export function readId(r: JuteReader): Id {
-  return { scheme: r.ustring(), id: r.ustring() }
+  const scheme = r.string() ?? ''
+  const id = scheme === 'auth' ? (r.string() ?? '') : r.ustring()
+  return { scheme, id }
 }
 
 export function writeId(w: JuteWriter, id: Id): void {

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import { builtin } from '../builtin.js'
 
 /** SASL settings: DIGEST-MD5 with a username and password from the server's JAAS `Server` section. */
 export interface SaslOptions {
@@ -10,10 +10,8 @@ export interface SaslOptions {
   serverName?: string
 }
 
-type Hash = typeof import('node:crypto')
-
-function crypto(): Hash {
-  return createRequire(import.meta.url)('node:crypto') as Hash
+function crypto(): typeof import('node:crypto') {
+  return builtin('node:crypto')
 }
 
 /** Parses `key=value,key="quoted, value"` directives (RFC 2831 §7.1). */
@@ -35,7 +33,7 @@ export function parseDirectives(text: string): Map<string, string> {
  * password too, and `complete` becomes true.
  */
 export class DigestMd5 {
-  private state: 'initial' | 'responded' | 'complete' = 'initial'
+  private state: 'initial' | 'started' | 'responded' | 'complete' = 'initial'
   private expectedRspauth = ''
 
   constructor(
@@ -47,10 +45,19 @@ export class DigestMd5 {
     return this.state === 'complete'
   }
 
-  /** The token to send for the server's `challenge` (an empty first token starts the exchange). */
+  /**
+   * The token to send for the server's `challenge`. The first call (with no
+   * challenge yet) returns the empty initial response that starts the
+   * exchange; a server that then answers with no challenge has no SASL
+   * configured, and that throws (as the Java client fails at once).
+   */
   step(challenge: Buffer): Buffer {
     if (this.state === 'initial') {
-      if (challenge.length === 0) return Buffer.alloc(0)
+      this.state = 'started'
+      return Buffer.alloc(0)
+    }
+    if (this.state === 'started') {
+      if (challenge.length === 0) throw new Error('DIGEST-MD5: the server sent no challenge (is SASL configured on the server?)')
       this.state = 'responded'
       return Buffer.from(this.respond(parseDirectives(challenge.toString('utf8'))), 'utf8')
     }

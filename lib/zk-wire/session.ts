@@ -1,19 +1,21 @@
 import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
+import { type Env, type EnvSocket, type Timer, realEnv } from '../env.js'
 import { Call } from './call.js'
-import { Connection, type ConnectionHandler } from './connection.js'
-import { Code, ZkError } from './errors.js'
+import { Connection, type ReplyRoutes } from './connection.js'
+import { Code, ProtocolError, ZkError, codeName } from './errors.js'
 import { type WatchedEvent, type ZkState, eventTypeName } from './events.js'
 import { Fifo } from './fifo.js'
-import { fourLetterWord } from './four-letter.js'
+import { type FourLetterQuery, fourLetterWord } from './four-letter.js'
 import { type ConnectString, type HostAddress, HostList } from './hosts.js'
+import { JuteReader } from './jute.js'
 import { logger } from './log.js'
-import { type ConnectResponse, type Operation, type WatcherEventRecord, Xid, ops } from './operations.js'
+import { type ConnectResponse, type Operation, type SetWatchesRequest, type WatcherEventRecord, Xid, ops, readConnectResponse, readReplyHeader } from './operations.js'
 import type { ZooKeeperOptions } from './options.js'
 import { toClientPath } from './paths.js'
 import { DigestMd5 } from './sasl.js'
-import { openSocket } from './sockets.js'
-import { WatchRegistry } from './watches.js'
+import { tlsConnectOptions } from './sockets.js'
+import { WaitingCalls } from './waiting.js'
+import { WatchRegistry, setWatchesPackets } from './watches.js'
 
 const log = logger('zkcloud:wire')
 
@@ -31,121 +33,175 @@ export const TERMINAL_CODES: Record<Terminal, number> = {
 }
 
 const NO_PASSWORD = Buffer.alloc(16)
-const SET_WATCHES_MAX_PATH_BYTES = 128 * 1024
+const REPLY_HEADER_SIZE = 16
+const MIN_TICK_MS = 10
+const FIRST_RW_PROBE_MS = 100
 const MAX_RW_PROBE_MS = 10_000
+const RW_PROBE_TIMEOUT_MS = 1000
+const MAX_CLOSE_WAIT_MS = 2000
 
-interface Waiting {
-  call: Call<unknown>
-  deadline: number
+interface AuthWaiter {
+  resolve(): void
+  reject(e: Error): void
+}
+
+/** Looking for a read-write server while attached to a read-only one. */
+interface Probe {
+  timer: Timer | null
+  queries: FourLetterQuery[]
+  intervalMs: number
 }
 
 /**
- * The session state machine: the host list, one connection at a time,
- * re-attaching the session after connection loss, SASL and auth on each new
+ * The states of one session, each with the data and timers it owns. `lost`:
+ * a session was attached before (the public state is `disconnected`, not `connecting`).
+ */
+type State =
+  | { kind: 'backoff'; lost: boolean; address: HostAddress; timer: Timer }
+  | { kind: 'dialing'; lost: boolean; address: HostAddress; socket: EnvSocket; timer: Timer }
+  | { kind: 'handshake'; lost: boolean; address: HostAddress; wire: Connection; timer: Timer }
+  | { kind: 'authenticating'; lost: boolean; address: HostAddress; wire: Connection; timer: Timer; readOnly: boolean; mechanism: DigestMd5 }
+  | {
+      kind: 'attached'
+      lost: boolean
+      address: HostAddress
+      wire: Connection
+      readOnly: boolean
+      /** Wakes up to ping or to notice the read timeout. */
+      timer: Timer | null
+      /** Replies owed for auth packets on this connection, in order; `null` for re-sent ones. */
+      auth: Fifo<AuthWaiter | null>
+      /** SetWatches packets sent on this connection and not yet answered, in order. */
+      rearming: Fifo<SetWatchesRequest>
+      probe: Probe | null
+    }
+  | { kind: 'closing'; wire: Connection; timer: Timer; shown: ZkState; done: () => void }
+  | { kind: 'expired'; error: ZkError }
+  | { kind: 'authFailed'; error: ZkError }
+  | { kind: 'closed' }
+
+type WithWire = Extract<State, { wire: Connection }>
+
+/**
+ * One ZooKeeper session as a state machine: the host list, one connection at
+ * a time, re-attaching after connection loss, SASL and credentials on each new
  * connection, watch re-arming, read-only mode, calls waiting for a connection,
- * and the terminal states (closed, expired, auth failed). The public
- * operations live in `ZooKeeper` (client.ts), which drives one Session.
+ * and the terminal states. Every transition goes through `enter`:
+ *
+ * ```
+ * (start)        → dialing | backoff            hosts.next(): after a failed round, a backoff delay
+ * backoff        → dialing                      timer
+ * dialing        → handshake                    socket ready (ConnectRequest sent)
+ * handshake      → authenticating | attached    connect response (authenticating with `sasl`)
+ * handshake      → expired                      the server says the session is gone
+ * authenticating → attached                    SASL done; credentials, SetWatches, waiting calls sent
+ * authenticating → authFailed                  SASL refused
+ * attached       → authFailed                  an auth packet refused
+ * attached       → closing                     close(): closeSession sent
+ * closing        → closed                      its reply, connection loss or timeout
+ * dialing | handshake | authenticating | attached
+ *                → dialing | backoff            connection lost, bad bytes, timeout, read-only server
+ *                                               refusing the session, read-write server found
+ * any but closing and terminal → closed        close() while not attached
+ * ```
+ *
+ * Time, timers, randomness and sockets come from `options.env`, so the
+ * simulator (`test/sim/`) runs this very code on a virtual clock.
  */
 export class Session extends EventEmitter<{ state: [ZkState] }> {
-  private readonly chroot: string
-  private _state: ZkState = 'connecting'
-  private readonly hosts: HostList
-  private conn: Connection | null = null
-  private _sessionId = 0n
-  private _sessionPassword: Buffer = NO_PASSWORD
-  private _negotiatedTimeout = 0
-  private lastZxid = 0n
-  private lastHeard = Date.now()
-  private readonly waiting = new Fifo<Waiting>()
-  private waitTimer: NodeJS.Timeout | null = null
+  readonly #env: Env
+  readonly #chroot: string
+  readonly #hosts: HostList
+  #state: State = { kind: 'closed' }
+  #shown: ZkState = 'connecting'
+  #sessionId = 0n
+  #password: Buffer = NO_PASSWORD
+  #negotiatedTimeout = 0
+  #lastZxid = 0n
+  #lastHeard: number
+  /** A session got from a read-only server is not valid on read-write ones (the Java client's `seenRwServerBefore`). */
+  #seenRwServer = false
+  readonly #waiting: WaitingCalls
+  readonly #authInfo: Array<{ scheme: string; auth: Buffer }> = []
+  readonly #done: Promise<Error | void>
+  #resolveDone!: (e: Error | void) => void
   /** Every watch of this session (re-armed on each new connection). */
   readonly watches = new WatchRegistry()
-  private readonly authInfo: Array<{ scheme: string; auth: Buffer }> = []
-  /** Replies owed for auth packets on the current connection, in order; `null` for re-sent ones. */
-  private authReplies = new Fifo<{ resolve: () => void; reject: (e: Error) => void } | null>()
-  private retryTimer: NodeJS.Timeout | null = null
-  private roProbe: NodeJS.Timeout | null = null
-  /** A session got from a read-only server is not valid on read-write ones (the Java client's `seenRwServerBefore`). */
-  private seenRwServer = false
-  private connecting: Socket | null = null
-  /** Bounds the current connection attempt (TCP, TLS and handshake). */
-  private connectTimer: NodeJS.Timeout | null = null
-  private closing: Promise<void> | null = null
-  private readonly done: Promise<Error | void>
-  private resolveDone!: (e: Error | void) => void
 
   constructor(
     target: ConnectString,
     private readonly options: SessionOptions,
   ) {
     super()
-    this.chroot = target.chroot
+    this.#env = options.env ?? realEnv
+    this.#chroot = target.chroot
+    this.#lastHeard = this.#env.now()
     if (options.sessionId !== undefined) {
-      this.seenRwServer = true
-      this._sessionId = options.sessionId
-      this._sessionPassword = options.sessionPassword ?? NO_PASSWORD
+      this.#seenRwServer = true
+      this.#sessionId = options.sessionId
+      this.#password = options.sessionPassword ?? NO_PASSWORD
     }
-    for (const [scheme, credentials] of options.auth ?? []) {
-      this.authInfo.push({ scheme, auth: Buffer.from(credentials) })
-    }
-    this.hosts = new HostList(target.hosts, options.shuffle ?? true)
-    this.done = new Promise((resolve) => (this.resolveDone = resolve))
-    this.nextAttempt()
+    for (const [scheme, credentials] of options.auth ?? []) this.#remember(scheme, Buffer.from(credentials))
+    this.#hosts = new HostList(target.hosts, options.shuffle ?? true, () => this.#env.random())
+    this.#waiting = new WaitingCalls(this.#env, options.requestTimeout)
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve))
+    this.#retry(false)
   }
 
   /** The current session state. */
   get state(): ZkState {
-    return this._state
+    return this.#shown
   }
 
   /** The session id (0n before the first connection). */
   get sessionId(): bigint {
-    return this._sessionId
+    return this.#sessionId
   }
 
   /** The session password, needed with `sessionId` to re-attach the session from another client. */
   get sessionPassword(): Buffer {
-    return this._sessionPassword
+    return this.#password
   }
 
   /** The session timeout the server granted, in milliseconds. */
   get negotiatedTimeout(): number {
-    return this._negotiatedTimeout
+    return this.#negotiatedTimeout
   }
 
   /**
-   * When the client last heard from a server of this session (ms since the
-   * epoch): replies, notifications or pings. While disconnected it stops
-   * advancing, so `Date.now() - lastHeardAt` bounds how long the server may
-   * already have been counting down the session timeout — what a leader must
-   * watch to step down before its session can have expired.
+   * When the client last heard from a server of this session (the env's
+   * clock, ms since the epoch): replies, notifications or pings. While
+   * disconnected it stops advancing.
    */
   get lastHeardAt(): number {
-    return this.conn?.isOpen ? this.conn.lastRecv : this.lastHeard
+    const s = this.#state
+    return s.kind === 'attached' || s.kind === 'closing' ? s.wire.lastRecv : this.#lastHeard
   }
 
   /** The server the client is attached to now, or null. */
   get currentServer(): string | null {
-    const s = this.conn?.isOpen ? this.conn.socket : null
-    return s ? `${s.remoteAddress}:${s.remotePort}` : null
+    const s = this.#state
+    return s.kind === 'attached' ? `${s.wire.socket.remoteAddress}:${s.wire.socket.remotePort}` : null
   }
 
   /** Resolves when the session is connected (read-write or read-only); rejects on a terminal state or after `timeoutMs`. */
   whenConnected(timeoutMs = this.options.sessionTimeout): Promise<void> {
-    if (this._state === 'connected' || this._state === 'connectedReadOnly') return Promise.resolve()
-    const terminal = this.terminalError('connect')
-    if (terminal) return Promise.reject(terminal)
+    if (this.isConnected()) return Promise.resolve()
+    const ended = this.#endError('connect')
+    if (ended) return Promise.reject(ended)
     return new Promise((resolve, reject) => {
-      const onState = (s: ZkState): void => {
-        if (s === 'connected' || s === 'connectedReadOnly') finish()
-        else if (s === 'expired' || s === 'authFailed' || s === 'closed') finish(this.terminalError('connect') ?? undefined)
+      const onState = (): void => {
+        if (this.isConnected()) finish()
+        else {
+          const err = this.#endError('connect')
+          if (err) finish(err)
+        }
       }
-      const timer = setTimeout(
-        () => finish(new ZkError(Code.CONNECTIONLOSS, { op: 'connect', message: `no session within ${timeoutMs} ms` })),
-        timeoutMs,
+      const timer = this.#env.setTimer(timeoutMs, () =>
+        finish(new ZkError(Code.CONNECTIONLOSS, { op: 'connect', message: `no session within ${timeoutMs} ms` })),
       )
       const finish = (err?: Error): void => {
-        clearTimeout(timer)
+        timer.cancel()
         this.off('state', onState)
         if (err) reject(err)
         else resolve()
@@ -156,149 +212,246 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
 
   /** Resolves when the client reaches a terminal state: to the error for expiry or auth failure, to undefined for `close()`. Never rejects. */
   closed(): Promise<Error | void> {
-    return this.done
+    return this.#done
   }
 
-  private setState(next: ZkState): void {
-    if (this._state === next) return
-    log('state %s -> %s (session 0x%s)', this._state, next, this._sessionId.toString(16))
-    this._state = next
-    this.emit('state', next)
+  /** True while calls go out at once (connected, read-write or read-only). */
+  isConnected(): boolean {
+    return this.#state.kind === 'attached'
   }
 
-  private isTerminal(): boolean {
-    return this._state === 'expired' || this._state === 'authFailed' || this._state === 'closed'
-  }
-
-  /** The error for calls made in a terminal state, or null while the session lives. */
+  /** The error for calls made in a terminal state (or while closing), or null while the session lives. */
   terminalError(op: string, path?: string): ZkError | null {
-    if (!this.isTerminal()) return null
+    const kind = this.#state.kind
+    if (kind !== 'closing' && kind !== 'expired' && kind !== 'authFailed' && kind !== 'closed') return null
     const opts: { op: string; path?: string } = { op }
     if (path !== undefined) opts.path = path
-    return new ZkError(TERMINAL_CODES[this._state as Terminal], opts)
+    return new ZkError(TERMINAL_CODES[kind === 'closing' ? 'closed' : kind], opts)
   }
 
-  private nextAttempt(): void {
-    if (this.isTerminal() || this.closing) return
-    const { address, delayMs } = this.hosts.next()
-    if (delayMs === 0) {
-      this.attempt(address)
-      return
-    }
-    log('all %d hosts failed; retrying in %d ms', this.hosts.size, delayMs)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null
-      this.attempt(address)
-    }, delayMs)
+  /** Why `whenConnected` fails now: the error that ended the session (its message says why), or null. */
+  #endError(op: string): ZkError | null {
+    const s = this.#state
+    if (s.kind === 'expired' || s.kind === 'authFailed') return new ZkError(s.error.code, { op, message: s.error.message, cause: s.error })
+    return this.terminalError(op)
   }
 
-  private attempt(address: HostAddress): void {
-    if (this.isTerminal() || this.closing) return
-    const timeoutMs = Math.max(1000, Math.floor(this.options.sessionTimeout / this.hosts.size))
-    const { socket, ready } = openSocket(address, this.options.tls)
-    this.connecting = socket
-    const fail = (reason: Error): void => {
-      if (this.connecting !== socket) return
-      this.connecting = null
-      clearTimeout(timer)
-      socket.destroy()
-      log('connecting to %s:%d failed: %s', address.host, address.port, reason.message)
-      this.nextAttempt()
+  // ---------------------------------------------------------------- transitions
+
+  /** The only place that assigns the state: leaves the current one (its timers, sockets and waiters), enters `next`. */
+  #enter(next: State, reason?: Error): void {
+    const prev = this.#state
+    this.#leave(prev, next, reason ?? new Error(`${prev.kind} -> ${next.kind}`))
+    this.#state = next
+    const shown = shownState(next)
+    const changed = shown !== this.#shown
+    if (changed) log('state %s -> %s (%s, session 0x%s)', this.#shown, shown, next.kind, this.#sessionId.toString(16))
+    this.#shown = shown
+    // Entry actions before anyone hears of the state, so nothing can overtake credentials, SetWatches or waiting calls.
+    if (next.kind === 'attached') this.#attached(next)
+    else if (changed && (next.kind === 'expired' || next.kind === 'authFailed' || next.kind === 'closed')) this.#ended(next)
+    if (changed && this.#state === next) this.emit('state', shown)
+  }
+
+  #leave(prev: State, next: State, reason: Error): void {
+    if ('timer' in prev) prev.timer?.cancel()
+    const wire = 'wire' in prev ? prev.wire : null
+    if (wire !== null) {
+      this.#lastZxid = wire.lastZxid > this.#lastZxid ? wire.lastZxid : this.#lastZxid
+      if (prev.kind === 'attached' || prev.kind === 'closing') this.#lastHeard = wire.lastRecv
+      if (!('wire' in next && next.wire === wire)) wire.close(failCode(next), reason)
     }
-    const timer = setTimeout(() => fail(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs)
-    this.connectTimer = timer
-    socket.once('error', fail)
-    socket.once(ready, () => {
-      socket.off('error', fail)
-      const conn: Connection = new Connection(socket, this.handlerFor(() => conn), { maxBufferSize: this.options.maxBufferSize })
-      conn.lastZxid = this.lastZxid
-      conn
-        .handshake({
+    if (prev.kind === 'dialing' && !('wire' in next && next.wire.socket === prev.socket)) prev.socket.destroy()
+    if (prev.kind === 'attached') {
+      const error = new ZkError(failCode(next), { op: 'addAuth' })
+      for (const waiter of prev.auth.drain()) waiter?.reject(error)
+      if (prev.probe !== null) stopProbe(prev.probe)
+    }
+  }
+
+  /** Entered a terminal state: fails every waiting call and tells every watcher. */
+  #ended(s: Extract<State, { kind: Terminal }>): void {
+    const error = s.kind === 'closed' ? undefined : s.error
+    this.#waiting.failAll(TERMINAL_CODES[s.kind])
+    this.watches.expire({ type: 'None', state: s.kind, path: null }, error)
+    this.#resolveDone(error)
+  }
+
+  /** Moves on to the next host: at once, or after a backoff once every host has failed in a row. */
+  #retry(lost: boolean, reason?: Error): void {
+    const { address, delayMs } = this.#hosts.next()
+    if (delayMs === 0) return this.#dial(address, lost, reason)
+    log('all %d hosts failed; retrying in %d ms', this.#hosts.size, delayMs)
+    const timer = this.#env.setTimer(delayMs, () => this.#dial(address, lost))
+    this.#enter({ kind: 'backoff', lost, address, timer }, reason)
+  }
+
+  #dial(address: HostAddress, lost: boolean, reason?: Error): void {
+    const tls = this.options.tls
+    const socket = this.#env.connect(address.host, address.port, tls === undefined ? {} : { tls: tlsConnectOptions(address, tls) })
+    // One attempt (TCP, TLS and handshake) gets its share of the session timeout.
+    const timeoutMs = Math.max(1000, Math.floor(this.options.sessionTimeout / this.#hosts.size))
+    const deadline = this.#env.now() + timeoutMs
+    const timer = this.#env.setTimer(timeoutMs, () => this.#lose(socket, new Error(`no connection within ${timeoutMs} ms`)))
+    const s: State = { kind: 'dialing', lost, address, socket, timer }
+    this.#enter(s, reason)
+    let wire: Connection | null = null
+    socket.attach({
+      ready: () => {
+        if (this.#state !== s) return
+        wire = new Connection(socket, this.#env, this.options.maxBufferSize, (frame) => this.#onFrame(wire!, frame), this.#lastZxid)
+        const left = Math.max(0, deadline - this.#env.now())
+        const handshake: State = { kind: 'handshake', lost, address, wire, timer: this.#env.setTimer(left, () => this.#lose(socket, new Error(`no connection within ${timeoutMs} ms`))) }
+        this.#enter(handshake)
+        wire.sendConnect({
           protocolVersion: 0,
-          lastZxidSeen: this.lastZxid,
+          lastZxidSeen: this.#lastZxid,
           timeout: this.options.sessionTimeout,
-          sessionId: this.seenRwServer ? this._sessionId : 0n,
-          password: this.seenRwServer ? this._sessionPassword : NO_PASSWORD,
+          sessionId: this.#seenRwServer ? this.#sessionId : 0n,
+          password: this.#seenRwServer ? this.#password : NO_PASSWORD,
           readOnly: this.options.canBeReadOnly,
         })
-        .then(
-          (resp) => {
-            if (this.connecting !== socket) return conn.close(Code.CLOSED, new Error('superseded'))
-            this.connecting = null
-            clearTimeout(timer)
-            this.attach(conn, resp, address)
-          },
-          (err: Error) => fail(err),
-        )
+      },
+      data: (chunk) => {
+        if (wire === null || socketOf(this.#state) !== socket) return
+        try {
+          wire.receive(chunk)
+        } catch (err) {
+          this.#lose(socket, err as Error)
+        }
+      },
+      error: (err) => this.#lose(socket, err),
+      close: () => this.#lose(socket, new Error('connection closed by the server')),
     })
   }
 
-  private handlerFor(conn: () => Connection): ConnectionHandler {
-    return {
-      notification: (ev) => this.onNotification(ev),
-      authReply: (err) => this.onAuthReply(err),
-      setWatchesReply: (err) => {
-        if (err !== 0) log('SetWatches failed: %s', new ZkError(err).message)
-      },
-      closed: (reason) => this.onConnectionClosed(conn(), reason),
-    }
+  /** The connection on `socket` is gone (or useless): try the next host, if it is still the current one. */
+  #lose(socket: EnvSocket, reason: Error): void {
+    const s = this.#state
+    if (socketOf(s) !== socket) return
+    if (s.kind === 'closing') return s.done()
+    if (!('lost' in s)) return
+    const { address } = s
+    log('%s %s:%d: %s', s.kind === 'attached' ? 'disconnected from' : 'connecting to', address.host, address.port, reason.message)
+    this.#retry(s.kind === 'attached' || s.lost, reason)
   }
 
-  private attach(conn: Connection, resp: ConnectResponse, address: HostAddress): void {
-    if (resp.timeout <= 0) {
-      if (resp.readOnly && this.seenRwServer) {
-        // A read-only server does not know the sessions of the quorum it lost: its
-        // "expired" says nothing about ours. Keep looking for a read-write server.
-        conn.close(Code.CONNECTIONLOSS, new Error('a read-only server cannot re-attach this session'))
-        return
-      }
-      conn.close(Code.SESSIONEXPIRED, new Error('session expired'))
-      this.expire()
-      return
+  #onFrame(wire: Connection, frame: Buffer): void {
+    const s = this.#state
+    if (!('wire' in s) || s.wire !== wire) return
+    if (s.kind === 'handshake') return this.#onConnectResponse(s, frame)
+    wire.reply(frame, this.#routes)
+  }
+
+  #onConnectResponse(s: Extract<State, { kind: 'handshake' }>, frame: Buffer): void {
+    const r = new JuteReader(frame)
+    if (frame.length === REPLY_HEADER_SIZE) {
+      // A server that cannot create the session answers with a bare reply header (e.g. NOTREADONLY).
+      throw new ProtocolError(`the server refused the session: ${codeName(readReplyHeader(r).err)}`)
     }
-    const resumed = this._sessionId !== 0n && this._sessionId === resp.sessionId
-    this._sessionId = resp.sessionId
-    this._sessionPassword = resp.password
-    this._negotiatedTimeout = resp.timeout
-    if (!resp.readOnly) this.seenRwServer = true
-    this.hosts.connected()
-    this.conn = conn
-    conn.open(resp.timeout)
+    const resp: ConnectResponse = readConnectResponse(r)
+    if (resp.timeout <= 0) {
+      // A read-only server does not know the sessions of the quorum it lost: its "expired" says nothing about ours.
+      if (resp.readOnly && this.#seenRwServer) return this.#lose(s.wire.socket, new Error('a read-only server cannot re-attach this session'))
+      const error = new ZkError(Code.SESSIONEXPIRED, { message: `session 0x${this.#sessionId.toString(16)} expired` })
+      return this.#enter({ kind: 'expired', error })
+    }
+    const resumed = this.#sessionId !== 0n && this.#sessionId === resp.sessionId
+    this.#sessionId = resp.sessionId
+    this.#password = resp.password
+    this.#negotiatedTimeout = resp.timeout
+    if (!resp.readOnly) this.#seenRwServer = true
+    this.#hosts.connected()
+    const { address, lost, wire } = s
     log('%s session 0x%s on %s:%d (timeout %d ms%s)', resumed ? 'resumed' : 'new', resp.sessionId.toString(16), address.host, address.port, resp.timeout, resp.readOnly ? ', read-only' : '')
     const sasl = this.options.sasl
-    if (sasl === undefined) {
-      this.ready(conn, resp.readOnly)
-      return
+    if (sasl === undefined) return this.#enter(this.#attachedState(s, resp.readOnly))
+    const auth: State = {
+      kind: 'authenticating',
+      lost,
+      address,
+      wire,
+      readOnly: resp.readOnly,
+      mechanism: new DigestMd5(sasl, this.#env.randomBytes(24).toString('base64')),
+      timer: this.#env.setTimer(readTimeoutOf(resp.timeout), () => this.#lose(wire.socket, new Error('no SASL answer within the read timeout'))),
     }
-    authenticate(new DigestMd5(sasl), (token) => this.onConnection(conn, ops.sasl, { token })).then(
-      () => this.ready(conn, resp.readOnly),
-      (err: Error) => {
-        if (this.conn !== conn) return
-        if (err instanceof ZkError && err.code === Code.CONNECTIONLOSS) return
-        this.finish('authFailed', new ZkError(Code.AUTHFAILED, { op: 'sasl', message: `SASL authentication failed: ${err.message}`, cause: err }))
-      },
-    )
+    this.#enter(auth)
+    this.#saslStep(auth, Buffer.alloc(0))
   }
 
-  /** Sends a request on a connection that is not yet in use for calls (during the SASL exchange). */
-  private onConnection<Req, Res>(conn: Connection, op: Operation<Req, Res>, req: Req): Promise<Res> {
-    return new Promise((resolve, reject) => conn.send(new Call<Res>(op, req, undefined, resolve, reject, undefined, undefined), req))
+  /** Answers the server's SASL token (an empty one starts the exchange); the reply takes the next step. */
+  #saslStep(s: Extract<State, { kind: 'authenticating' }>, challenge: Buffer): void {
+    let token: Buffer
+    try {
+      token = s.mechanism.step(challenge)
+    } catch (err) {
+      const error = new ZkError(Code.AUTHFAILED, { op: 'sasl', message: `SASL authentication failed: ${(err as Error).message}`, cause: err })
+      return this.#enter({ kind: 'authFailed', error })
+    }
+    if (s.mechanism.complete) return this.#enter(this.#attachedState(s, s.readOnly))
+    const onReply = (err: number, reply: Buffer | null): void => {
+      if (this.#state !== s) return
+      if (err !== 0) {
+        const error = new ZkError(Code.AUTHFAILED, { op: 'sasl', message: `SASL authentication failed: ${codeName(err)}` })
+        return this.#enter({ kind: 'authFailed', error })
+      }
+      this.#saslStep(s, reply ?? Buffer.alloc(0))
+    }
+    s.wire.send(new Call<void>(ops.sasl, { token }, undefined, () => undefined, () => undefined, undefined, onReply), { token })
   }
 
-  /** The connection is authenticated: re-send credentials and watches, then let calls through. */
-  private ready(conn: Connection, readOnly: boolean): void {
-    if (this.conn !== conn || this.isTerminal()) return
-    this.authReplies = new Fifo()
-    for (const a of this.authInfo) {
-      conn.sendAuth(a.scheme, a.auth)
-      this.authReplies.push(null)
+  #attachedState(s: Extract<State, { kind: 'handshake' | 'authenticating' }>, readOnly: boolean): State {
+    return {
+      kind: 'attached',
+      lost: s.lost,
+      address: s.address,
+      wire: s.wire,
+      readOnly,
+      timer: null,
+      auth: new Fifo(),
+      rearming: new Fifo(),
+      probe: null,
     }
-    this.resetWatches(conn)
-    const reconnected = this._state === 'disconnected'
-    this.setState(readOnly ? 'connectedReadOnly' : 'connected')
-    if (reconnected) this.watches.resync({ type: 'None', state: this._state, path: null })
-    this.flushWaiting(conn)
-    if (readOnly) this.seekReadWriteServer(conn)
+  }
+
+  /** Just attached: re-send credentials and watches, let the waiting calls through, start pinging. */
+  #attached(s: Extract<State, { kind: 'attached' }>): void {
+    const { wire } = s
+    for (const a of this.#authInfo) {
+      wire.sendAuth(a.scheme, a.auth)
+      s.auth.push(null)
+    }
+    this.#rearm(s)
+    if (s.lost) this.watches.resync({ type: 'None', state: this.#shown, path: null })
+    if (this.#state !== s) return
+    this.#waiting.flush((call) => wire.send(call, call.req))
+    this.#tick(s)
+    if (s.readOnly) s.probe = this.#probe(s, { timer: null, queries: [], intervalMs: FIRST_RW_PROBE_MS })
+  }
+
+  /** Pings after a third of the session timeout without sending; drops the connection after two thirds without hearing anything (as the Java client). */
+  #tick(s: Extract<State, { kind: 'attached' }>): void {
+    if (this.#state !== s) return
+    const { wire } = s
+    const now = this.#env.now()
+    const readTimeout = readTimeoutOf(this.#negotiatedTimeout)
+    const pingInterval = this.#negotiatedTimeout / 3
+    if (now - wire.lastRecv > readTimeout) {
+      return this.#lose(wire.socket, new Error(`no reply from the server for ${now - wire.lastRecv} ms (read timeout ${Math.round(readTimeout)} ms)`))
+    }
+    if (now - wire.lastSend >= pingInterval) wire.ping()
+    const wake = Math.min(wire.lastRecv + readTimeout + 1, wire.lastSend + pingInterval)
+    s.timer = this.#env.setTimer(Math.max(MIN_TICK_MS, wake - now), () => this.#tick(s)).unref()
+  }
+
+  /** Re-sets every watch, split into packets below the server's size limit. */
+  #rearm(s: Extract<State, { kind: 'attached' }>): void {
+    const req = this.watches.toSetWatches(this.#chroot, this.#lastZxid)
+    if (req === null) return
+    for (const { op, req: packet } of setWatchesPackets(req)) {
+      s.wire.sendSpecial(Xid.setWatches, op, packet)
+      s.rearming.push(packet)
+    }
   }
 
   /**
@@ -306,153 +459,103 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
    * four-letter word, as the Java client does) with a growing interval; when
    * one answers read-write, drops the read-only connection and moves there.
    */
-  private seekReadWriteServer(conn: Connection): void {
-    let intervalMs = 100
-    const probe = async (): Promise<void> => {
-      this.roProbe = null
-      if (this.conn !== conn || !conn.isOpen) return
-      const current = `${conn.socket.remoteAddress}:${conn.socket.remotePort}`
-      const others = this.hosts.all().filter((h) => `${h.host}:${h.port}` !== current)
-      const answers = await Promise.all(others.map((h) => fourLetterWord(h, 'isro', 1000, this.options.tls).then((a) => (a === 'rw' ? h : null), () => null)))
-      const rw = answers.find((h) => h !== null)
-      log('read-only: probed %d other servers for a read-write one: %s', others.length, rw ? `${rw.host}:${rw.port}` : 'none')
-      if (this.conn !== conn || !conn.isOpen) return
-      if (rw) {
-        log('read-write server found at %s:%d; leaving read-only mode', rw.host, rw.port)
-        this.hosts.prefer(rw)
-        conn.close(Code.CONNECTIONLOSS, new Error('moving to a read-write server'))
-        return
-      }
-      intervalMs = Math.min(intervalMs * 2, MAX_RW_PROBE_MS)
-      this.roProbe = setTimeout(() => void probe(), intervalMs)
-      this.roProbe.unref()
-    }
-    this.roProbe = setTimeout(() => void probe(), intervalMs)
-    this.roProbe.unref()
-  }
-
-  /** Re-sets every watch after a reconnect, split into packets below the server's size limit. */
-  private resetWatches(conn: Connection): void {
-    const req = this.watches.toSetWatches(this.chroot, this.lastZxid)
-    if (req === null) return
-    const lists = ['data', 'exist', 'child', 'persistent', 'persistentRecursive'] as const
-    let packet = { relativeZxid: req.relativeZxid, data: [], exist: [], child: [], persistent: [], persistentRecursive: [] } as typeof req
-    let bytes = 0
-    for (const list of lists) {
-      for (const path of req[list]) {
-        if (bytes > 0 && bytes + path.length > SET_WATCHES_MAX_PATH_BYTES) {
-          conn.sendSpecial(Xid.setWatches, ops.setWatches2, packet)
-          packet = { relativeZxid: req.relativeZxid, data: [], exist: [], child: [], persistent: [], persistentRecursive: [] }
-          bytes = 0
+  #probe(s: Extract<State, { kind: 'attached' }>, probe: Probe): Probe {
+    probe.timer = this.#env.setTimer(probe.intervalMs, () => {
+      probe.timer = null
+      const current = `${s.wire.socket.remoteAddress}:${s.wire.socket.remotePort}`
+      const others = this.#hosts.all().filter((h) => `${h.host}:${h.port}` !== current)
+      probe.queries = others.map((h) => fourLetterWord(this.#env, h, 'isro', RW_PROBE_TIMEOUT_MS, this.options.tls))
+      void Promise.all(probe.queries.map((q, i) => q.answer.then((a) => (a === 'rw' ? others[i]! : null), () => null))).then((answers) => {
+        if (this.#state !== s || s.probe !== probe) return
+        probe.queries = []
+        const rw = answers.find((h) => h !== null)
+        log('read-only: probed %d other servers for a read-write one: %s', others.length, rw ? `${rw.host}:${rw.port}` : 'none')
+        if (rw) {
+          this.#hosts.prefer(rw)
+          return this.#lose(s.wire.socket, new Error(`moving to the read-write server ${rw.host}:${rw.port}`))
         }
-        packet[list].push(path)
-        bytes += path.length
-      }
-    }
-    conn.sendSpecial(Xid.setWatches, ops.setWatches2, packet)
+        probe.intervalMs = Math.min(probe.intervalMs * 2, MAX_RW_PROBE_MS)
+        this.#probe(s, probe)
+      })
+    }).unref()
+    return probe
   }
 
-  private onConnectionClosed(conn: Connection, reason: Error): void {
-    this.lastZxid = conn.lastZxid > this.lastZxid ? conn.lastZxid : this.lastZxid
-    if (this.conn === conn) this.lastHeard = conn.lastRecv
-    if (this.conn !== conn) return
-    this.conn = null
-    if (this.roProbe) clearTimeout(this.roProbe)
-    this.roProbe = null
-    for (const waiter of this.authReplies.drain()) waiter?.reject(new ZkError(Code.CONNECTIONLOSS, { op: 'addAuth' }))
-    if (this.isTerminal() || this.closing) return
-    log('disconnected: %s', reason.message)
-    this.setState('disconnected')
-    this.nextAttempt()
+  readonly #routes: ReplyRoutes = {
+    notification: (ev: WatcherEventRecord) => {
+      const type = eventTypeName(ev.type)
+      if (type === undefined || type === 'None') return
+      const event: WatchedEvent = { type, state: this.#shown, path: toClientPath(this.#chroot, ev.path) }
+      this.watches.deliver(event)
+    },
+    authReply: (err: number) => {
+      const s = this.#state
+      if (s.kind !== 'attached') return
+      const waiter = s.auth.shift()
+      if (err === 0) return waiter?.resolve()
+      const error = new ZkError(err, { op: 'addAuth' })
+      waiter?.reject(error)
+      if (err === Code.AUTHFAILED) this.#enter({ kind: 'authFailed', error })
+    },
+    setWatchesReply: (err: number) => {
+      const s = this.#state
+      if (s.kind !== 'attached') return
+      const packet = s.rearming.shift()
+      if (err === 0 || packet === undefined) return
+      // The server refused to re-arm these watches: they are gone, so their watchers hear it.
+      const count = packet.data.length + packet.exist.length + packet.child.length + packet.persistent.length + packet.persistentRecursive.length
+      const error = new ZkError(err, { op: 'setWatches', message: `the server refused to re-arm ${count} watches: ${codeName(err)}` })
+      log('%s', error.message)
+      this.watches.dropRearm(this.#chroot, packet, this.#shown, error)
+    },
   }
 
-  private onNotification(ev: WatcherEventRecord): void {
-    const type = eventTypeName(ev.type)
-    if (type === undefined || type === 'None') return
-    const event: WatchedEvent = { type, state: this._state, path: toClientPath(this.chroot, ev.path) }
-    this.watches.deliver(event)
-  }
-
-  private onAuthReply(err: number): void {
-    const waiter = this.authReplies.shift()
-    if (err === 0) {
-      waiter?.resolve()
-      return
-    }
-    const error = new ZkError(err, { op: 'addAuth' })
-    waiter?.reject(error)
-    if (err === Code.AUTHFAILED) this.finish('authFailed', error)
-  }
-
-  private expire(): void {
-    this.finish('expired', new ZkError(Code.SESSIONEXPIRED, { message: `session 0x${this._sessionId.toString(16)} expired` }))
-  }
-
-  /** Enters a terminal state: fails everything pending and tells every watcher. */
-  private finish(state: Terminal, error: ZkError): void {
-    if (this.isTerminal()) return
-    this._state = state
-    if (this.retryTimer) clearTimeout(this.retryTimer)
-    if (this.roProbe) clearTimeout(this.roProbe)
-    this.retryTimer = null
-    this.roProbe = null
-    this.connecting?.destroy()
-    this.connecting = null
-    if (this.connectTimer) clearTimeout(this.connectTimer)
-    this.connectTimer = null
-    const conn = this.conn
-    this.conn = null
-    conn?.close(TERMINAL_CODES[state], error)
-    for (const w of this.waiting.drain()) w.call.fail(TERMINAL_CODES[state])
-    if (this.waitTimer) clearTimeout(this.waitTimer)
-    this.waitTimer = null
-    for (const waiter of this.authReplies.drain()) waiter?.reject(error)
-    this.watches.expire({ type: 'None', state, path: null }, state === 'closed' ? undefined : error)
-    log('state -> %s (session 0x%s)', state, this._sessionId.toString(16))
-    this.emit('state', state)
-    this.resolveDone(state === 'closed' ? undefined : error)
-  }
+  // ---------------------------------------------------------------- public calls
 
   /**
    * Ends the session on the server (its ephemeral nodes go at once) and
    * releases every socket and timer. Safe to call twice or while reconnecting.
    */
   close(): Promise<void> {
-    if (this.closing) return this.closing
-    if (this.isTerminal()) return Promise.resolve()
-    this.closing = (async () => {
-      const conn = this.conn
-      if (conn?.isOpen) {
-        const bye = new Promise<void>((resolve) => {
-          conn.send(new Call<void>(ops.closeSession, undefined, undefined, resolve, () => resolve(), undefined, undefined), undefined)
-        })
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([bye, new Promise<void>((r) => (timer = setTimeout(r, Math.min(this.options.requestTimeout, 2000))))])
-        clearTimeout(timer)
-      }
-      this.finish('closed', new ZkError(Code.CLOSED))
-    })()
-    return this.closing
+    const s = this.#state
+    if (s.kind === 'closing') return this.#done.then(() => undefined)
+    if (s.kind === 'expired' || s.kind === 'authFailed' || s.kind === 'closed') return Promise.resolve()
+    if (s.kind !== 'attached') {
+      this.#enter({ kind: 'closed' })
+      return Promise.resolve()
+    }
+    const done = (): void => {
+      if (this.#state === closing) this.#enter({ kind: 'closed' })
+    }
+    const closing: State = {
+      kind: 'closing',
+      wire: s.wire,
+      shown: this.#shown,
+      done,
+      timer: this.#env.setTimer(Math.min(this.options.requestTimeout, MAX_CLOSE_WAIT_MS), done),
+    }
+    this.#enter(closing)
+    s.wire.send(new Call<void>(ops.closeSession, undefined, undefined, done, done, undefined, undefined), undefined)
+    return this.#done.then(() => undefined)
   }
-
 
   /**
    * Adds credentials: sent now if connected, and again on every new connection.
    * Resolves when the server accepts them (or at once while disconnected).
    */
   addAuth(scheme: string, auth: Buffer): Promise<void> {
-    this.authInfo.push({ scheme, auth })
-    const conn = this.conn
-    if (!conn?.isOpen || !this.isConnected()) return Promise.resolve()
+    this.#remember(scheme, auth)
+    const s = this.#state
+    if (s.kind !== 'attached') return Promise.resolve()
     return new Promise((resolve, reject) => {
-      conn.sendAuth(scheme, auth)
-      this.authReplies.push({ resolve, reject })
+      s.wire.sendAuth(scheme, auth)
+      s.auth.push({ resolve, reject })
     })
   }
 
-  /** True while calls go out at once (connected, read-write or read-only). */
-  isConnected(): boolean {
-    return this._state === 'connected' || this._state === 'connectedReadOnly'
+  /** Keeps credentials once (the Java client's set of AuthData): re-sent once per reconnect however often added. */
+  #remember(scheme: string, auth: Buffer): void {
+    if (!this.#authInfo.some((a) => a.scheme === scheme && a.auth.equals(auth))) this.#authInfo.push({ scheme, auth })
   }
 
   /** Sends a request now, or queues it until the session is connected (up to requestTimeout). */
@@ -464,48 +567,64 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
     }
     return new Promise<Res>((resolve, reject) => {
       const call = new Call<Res>(op, req, path, resolve, reject, origin, onReply)
-      if (this.closing) return call.fail(Code.CLOSED)
-      if (this.isTerminal()) return call.fail(TERMINAL_CODES[this._state as Terminal])
-      const conn = this.conn
-      if (conn?.isOpen && (this._state === 'connected' || this._state === 'connectedReadOnly')) conn.send(call, req)
-      else this.enqueue(call as Call<unknown>)
+      const s = this.#state
+      switch (s.kind) {
+        case 'attached':
+          return s.wire.send(call, req)
+        case 'closing':
+        case 'closed':
+          return call.fail(Code.CLOSED)
+        case 'expired':
+        case 'authFailed':
+          return call.fail(TERMINAL_CODES[s.kind])
+        default:
+          this.#waiting.push(call as Call<unknown>)
+      }
     })
   }
+}
 
-  private enqueue(call: Call<unknown>): void {
-    this.waiting.push({ call, deadline: Date.now() + this.options.requestTimeout })
-    if (this.waitTimer === null) this.armWaitTimer()
-  }
-
-  private armWaitTimer(): void {
-    const head = this.waiting.peek()
-    if (head === undefined) return
-    this.waitTimer = setTimeout(() => {
-      this.waitTimer = null
-      const now = Date.now()
-      for (let w = this.waiting.peek(); w !== undefined && w.deadline <= now; w = this.waiting.peek()) {
-        this.waiting.shift()
-        w.call.fail(Code.OPERATIONTIMEOUT)
-      }
-      this.armWaitTimer()
-    }, Math.max(0, head.deadline - Date.now()))
-    this.waitTimer.unref()
-  }
-
-  private flushWaiting(conn: Connection): void {
-    if (this.waitTimer) clearTimeout(this.waitTimer)
-    this.waitTimer = null
-    for (const w of this.waiting.drain()) {
-      if (!w.call.settled) conn.send(w.call, w.call.req)
-    }
+/** The state applications see for a machine state. */
+function shownState(s: State): ZkState {
+  switch (s.kind) {
+    case 'attached':
+      return s.readOnly ? 'connectedReadOnly' : 'connected'
+    case 'closing':
+      return s.shown
+    case 'expired':
+    case 'authFailed':
+    case 'closed':
+      return s.kind
+    default:
+      return s.lost ? 'disconnected' : 'connecting'
   }
 }
 
-/** Runs a SASL exchange: the mechanism answers each server token until it is complete. */
-async function authenticate(mechanism: DigestMd5, send: (token: Buffer) => Promise<Buffer | null>): Promise<void> {
-  let token = mechanism.step(Buffer.alloc(0))
-  while (!mechanism.complete) {
-    const reply = await send(token)
-    token = mechanism.step(reply ?? Buffer.alloc(0))
+/** What requests still pending on a connection fail with when the session moves to `next`. */
+function failCode(next: State): number {
+  switch (next.kind) {
+    case 'expired':
+    case 'authFailed':
+    case 'closed':
+      return TERMINAL_CODES[next.kind]
+    default:
+      return Code.CONNECTIONLOSS
   }
 }
+
+function socketOf(s: State): EnvSocket | null {
+  if (s.kind === 'dialing') return s.socket
+  return 'wire' in s ? (s as WithWire).wire.socket : null
+}
+
+function stopProbe(probe: Probe): void {
+  probe.timer?.cancel()
+  for (const q of probe.queries) q.cancel()
+  probe.queries = []
+}
+
+/** The read timeout for a negotiated session timeout: two thirds of it, as the Java client. */
+function readTimeoutOf(negotiatedTimeout: number): number {
+  return (negotiatedTimeout * 2) / 3
+}
+

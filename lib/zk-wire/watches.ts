@@ -1,6 +1,52 @@
-import type { WatchedEvent, Watcher } from './events.js'
-import type { SetWatchesRequest } from './operations.js'
-import { toServerPath } from './paths.js'
+import type { WatchedEvent, Watcher, ZkState } from './events.js'
+import { type Operation, type SetWatchesRequest, ops } from './operations.js'
+import { toClientPath, toServerPath } from './paths.js'
+
+/**
+ * Most path bytes in one SetWatches packet: the Java client's
+ * `SET_WATCHES_MAX_LENGTH`, far below the server's `jute.maxbuffer` (1 MiB),
+ * which drops a connection that sends a larger frame.
+ */
+export const SET_WATCHES_MAX_BYTES = 128 * 1024
+
+/** One SetWatches packet to send: the opcode and the watches it re-arms. */
+export interface SetWatchesPacket {
+  op: Operation<SetWatchesRequest, void>
+  req: SetWatchesRequest
+}
+
+const WATCH_LISTS = ['data', 'exist', 'child', 'persistent', 'persistentRecursive'] as const
+
+/**
+ * Splits the watches to re-arm into packets of at most `maxBytes` of
+ * encoded paths, as the Java client's `primeConnection` does: a packet with
+ * no persistent watch is sent as SetWatches (opcode 101, which every server
+ * from 3.5 on accepts), one with any as SetWatches2 (105, from 3.6 on).
+ */
+export function setWatchesPackets(req: SetWatchesRequest, maxBytes = SET_WATCHES_MAX_BYTES): SetWatchesPacket[] {
+  const packets: SetWatchesPacket[] = []
+  const empty = (): SetWatchesRequest => ({ relativeZxid: req.relativeZxid, data: [], exist: [], child: [], persistent: [], persistentRecursive: [] })
+  let packet = empty()
+  let bytes = 0
+  const flush = (): void => {
+    const op = packet.persistent.length + packet.persistentRecursive.length === 0 ? ops.setWatches : ops.setWatches2
+    packets.push({ op, req: packet })
+  }
+  for (const list of WATCH_LISTS) {
+    for (const path of req[list]) {
+      const size = 4 + Buffer.byteLength(path)
+      if (bytes > 0 && bytes + size > maxBytes) {
+        flush()
+        packet = empty()
+        bytes = 0
+      }
+      packet[list].push(path)
+      bytes += size
+    }
+  }
+  if (bytes > 0) flush()
+  return packets
+}
 
 /** Receives the events of a persistent or recursive watch (see `PersistentWatch`). */
 export interface WatchSink {
@@ -106,12 +152,12 @@ export class WatchRegistry {
    * Removes one-shot watches of `type` on `path` and tells each watcher with a
    * `DataWatchRemoved`/`ChildWatchRemoved` event (as the Java client does).
    */
-  removeOneShot(path: string, type: 'data' | 'children' | 'any'): number {
+  removeOneShot(path: string, type: 'data' | 'children' | 'any', state: ZkState = 'connected'): number {
     let count = 0
     const removeKinds = (kinds: Kind[], eventType: WatchedEvent['type']): void => {
       const removed = new Set<Watcher>()
       for (const k of kinds) this.oneShot[k].take(path, removed)
-      for (const w of removed) notify(w, { type: eventType, state: 'connected', path })
+      for (const w of removed) notify(w, { type: eventType, state, path })
       count += removed.size
     }
     if (type !== 'children') removeKinds(['data', 'exist'], 'DataWatchRemoved')
@@ -163,6 +209,28 @@ export class WatchRegistry {
       for (const path of map.paths()) map.take(path, sinks)
     }
     for (const w of fired) notify(w, event)
+    for (const s of sinks) s.end(error)
+  }
+
+  /**
+   * The server refused to re-arm the watches of `packet` (server paths): each
+   * one-shot watcher there hears `DataWatchRemoved`/`ChildWatchRemoved` (its
+   * watch is gone, as after `removeWatches`), each persistent watch ends with `error`.
+   */
+  dropRearm(chroot: string, packet: SetWatchesRequest, state: ZkState, error: Error): void {
+    const client = (p: string): string => toClientPath(chroot, p)
+    const removed = (kinds: Kind[], paths: string[], type: WatchedEvent['type']): void => {
+      for (const path of paths) {
+        const fired = new Set<Watcher>()
+        for (const k of kinds) this.oneShot[k].take(client(path), fired)
+        for (const w of fired) notify(w, { type, state, path: client(path) })
+      }
+    }
+    removed(['data', 'exist'], [...packet.data, ...packet.exist], 'DataWatchRemoved')
+    removed(['child'], packet.child, 'ChildWatchRemoved')
+    const sinks = new Set<WatchSink>()
+    for (const path of packet.persistent) this.persistent.take(client(path), sinks)
+    for (const path of packet.persistentRecursive) this.recursive.take(client(path), sinks)
     for (const s of sinks) s.end(error)
   }
 

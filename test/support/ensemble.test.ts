@@ -34,7 +34,7 @@ test('three servers elect one leader; killing it elects another; it rejoins as f
 test('a stalled leader is replaced, and comes back as a follower when resumed', withLogs(logs, async () => {
   ensemble = await startEnsemble({ size: 3 })
   const stalled = (await ensemble.leader())!
-  stalled.stall()
+  await stalled.stall()
   await ensemble.waitReady()
   const leader = (await ensemble.leader())!
   assert.is.not(leader.id, stalled.id)

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { makeTempDir, removeTempDir } from './cleanup.js'
 import { freePort } from './ports.js'
+import { QuorumLinks } from './quorum-links.js'
 import { makeTlsMaterial, type TlsMaterial } from './tls-material.js'
 import { MAIN_CLASS, serverConfig, type ServerPorts } from './zk-config.js'
 import { findZooKeeperInstall, type ZkInstall } from './zk-install.js'
@@ -28,6 +29,13 @@ export interface EnsembleOptions {
   readOnly?: true
   /** How long to wait for the ensemble to serve. Default 30 s. */
   readyTimeoutMs?: number
+  /**
+   * Put a TcpProxy on every server-to-server link (quorum and election ports, not client
+   * ports), so `ensemble.links` can cut servers apart silently. Size 3 only.
+   */
+  proxyQuorumLinks?: true
+  /** zoo.cfg `syncLimit`: how many ticks a follower may lag or be silent. Default 5. */
+  syncLimit?: number
 }
 
 /**
@@ -43,11 +51,14 @@ export class Ensemble {
   readonly secureConnectString?: string
   /** Client-side PEM material: the CA that signed the servers' certificate, a client cert and key. */
   readonly tlsMaterial?: TlsMaterial
+  /** The proxies on the server-to-server links (with `proxyQuorumLinks`). */
+  readonly links?: QuorumLinks
   #dir: string
 
-  constructor(dir: string, servers: ZkServer[], tlsMaterial?: TlsMaterial) {
+  constructor(dir: string, servers: ZkServer[], tlsMaterial?: TlsMaterial, links?: QuorumLinks) {
     this.#dir = dir
     this.servers = servers
+    if (links) this.links = links
     this.connectString = servers.map(s => s.address).join(',')
     if (tlsMaterial) {
       this.tlsMaterial = tlsMaterial
@@ -85,9 +96,10 @@ export class Ensemble {
     return this.servers.map(s => s.logs(lines)).join('\n')
   }
 
-  /** Kill every server (SIGKILL) and remove the temp dirs. */
+  /** Kill every server (SIGKILL), close the link proxies and remove the temp dirs. */
   async stop(): Promise<void> {
     await Promise.all(this.servers.map(s => s.kill()))
+    await this.links?.close()
     removeTempDir(this.#dir)
   }
 }
@@ -128,15 +140,18 @@ async function createEnsemble(dir: string, install: ZkInstall, opts: EnsembleOpt
       ...(opts.tls && { secureClientPort: await freePort() }),
     })
   }
+  if (opts.proxyQuorumLinks && ports.length < 2) throw new Error('proxyQuorumLinks needs an ensemble of 3 servers')
   const tls = opts.tls && await makeTlsMaterial(mkdir(join(dir, 'tls')))
+  const links = opts.proxyQuorumLinks ? await QuorumLinks.start(ports) : undefined
   const servers = ports.map(self => {
     const serverDir = mkdir(join(dir, `server-${self.id}`))
     const confDir = mkdir(join(serverDir, 'conf'))
     const dataDir = mkdir(join(serverDir, 'data'))
     writeFileSync(join(dataDir, 'myid'), `${self.id}\n`)
     const { files, jvmArgs } = serverConfig({
-      self, members: ports, dataDir, confDir,
+      self, members: links?.view(self.id, ports) ?? ports, dataDir, confDir,
       tickTime: opts.tickTime ?? 500,
+      syncLimit: opts.syncLimit ?? 5,
       minSessionTimeout: opts.minSessionTimeout,
       maxSessionTimeout: opts.maxSessionTimeout,
       extraConfig: opts.extraConfig ?? {},
@@ -157,7 +172,7 @@ async function createEnsemble(dir: string, install: ZkInstall, opts: EnsembleOpt
       tls: tls?.client,
     })
   })
-  return new Ensemble(dir, servers, tls?.client)
+  return new Ensemble(dir, servers, tls?.client, links)
 }
 
 function mkdir(path: string): string {

@@ -3,6 +3,9 @@ import { freePort } from './ports.js'
 
 type Item = Buffer | 'end' | 'reset'
 
+/** Which way bytes go through a proxy: `'up'` from its client to the target, `'down'` back. */
+export type Direction = 'up' | 'down'
+
 /**
  * One direction of a proxied connection: a FIFO of chunks, each released at its due time,
  * all held while the link is stalled. Ends and resets travel in the same queue, so they
@@ -13,10 +16,10 @@ class Link {
   #timer?: NodeJS.Timeout
   #lastDue = 0
 
-  constructor(private readonly to: Socket, private readonly proxy: TcpProxy) {}
+  constructor(private readonly to: Socket, private readonly proxy: TcpProxy, private readonly direction: Direction) {}
 
   push(item: Item): void {
-    this.#lastDue = Math.max(this.#lastDue, Date.now() + this.proxy.delayMs)
+    this.#lastDue = Math.max(this.#lastDue, performance.now() + this.proxy.delayMs)
     this.#queue.push({ item, due: this.#lastDue })
     this.pump()
   }
@@ -25,7 +28,7 @@ class Link {
     clearTimeout(this.#timer)
     while (this.#queue.length > 0 && !this.proxy.isStalled) {
       const head = this.#queue[0]!
-      const wait = head.due - Date.now()
+      const wait = head.due - performance.now()
       if (wait > 0) {
         this.#timer = setTimeout(() => this.pump(), wait)
         return
@@ -34,7 +37,10 @@ class Link {
       if (this.to.destroyed) continue
       if (head.item === 'end') this.to.end()
       else if (head.item === 'reset') reset(this.to)
-      else this.to.write(head.item)
+      else {
+        this.to.write(head.item)
+        this.proxy.forwarded(this.direction, head.item.length)
+      }
     }
   }
 
@@ -55,17 +61,33 @@ function reset(socket: Socket): void {
   else socket.resetAndDestroy()
 }
 
+/**
+ * Rewrites the first bytes a client sends (e.g. an address it announces): called with
+ * everything received so far until it returns the bytes to forward instead; null means
+ * "not enough yet". Later bytes pass unchanged.
+ */
+export type HeadRewrite = (head: Buffer) => Buffer | null
+
 /** Both sockets of one proxied connection and the link in each direction. */
 class Pair {
   readonly links: Link[]
 
-  constructor(readonly client: Socket, readonly upstream: Socket, proxy: TcpProxy, onClosed: () => void) {
-    const toUpstream = new Link(upstream, proxy)
-    const toClient = new Link(client, proxy)
+  constructor(readonly client: Socket, readonly upstream: Socket, proxy: TcpProxy, onClosed: () => void, rewrite?: HeadRewrite) {
+    const toUpstream = new Link(upstream, proxy, 'up')
+    const toClient = new Link(client, proxy, 'down')
     this.links = [toUpstream, toClient]
     let open = 2
+    let head: Buffer | null = rewrite === undefined ? null : Buffer.alloc(0)
+    client.on('data', chunk => {
+      if (head === null) return toUpstream.push(chunk)
+      head = Buffer.concat([head, chunk])
+      const rewritten = rewrite!(head)
+      if (rewritten === null) return
+      head = null
+      toUpstream.push(rewritten)
+    })
+    upstream.on('data', chunk => toClient.push(chunk))
     for (const [from, link] of [[client, toUpstream], [upstream, toClient]] as const) {
-      from.on('data', chunk => link.push(chunk))
       from.on('end', () => link.push('end'))
       from.on('error', () => link.push('reset'))
       from.on('close', () => {
@@ -97,17 +119,23 @@ export class TcpProxy {
   #pairs = new Set<Pair>()
   #stalled = false
   #delayMs = 0
+  readonly #rewrite: HeadRewrite | undefined
+  readonly #observers = new Set<(direction: Direction, bytes: number) => void>()
 
-  private constructor(port: number, target: { host: string; port: number }) {
+  private constructor(port: number, target: { host: string; port: number }, rewrite: HeadRewrite | undefined) {
     this.port = port
     this.#target = target
+    this.#rewrite = rewrite
   }
 
-  /** Listen on a free port of 127.0.0.1 and forward every connection to `targetHost:targetPort`. */
-  static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  /**
+   * Listen on a free port of 127.0.0.1 and forward every connection to `targetHost:targetPort`
+   * (with `rewriteHead`, the first bytes each client sends are rewritten by it).
+   */
+  static async start(targetHost: string, targetPort: number, options: { rewriteHead?: HeadRewrite } = {}): Promise<TcpProxy> {
     assertLoopback(targetHost)
     // A port below the ephemeral range, so that `accept()` can always listen on it again.
-    const proxy = new TcpProxy(await freePort(), { host: targetHost, port: targetPort })
+    const proxy = new TcpProxy(await freePort(), { host: targetHost, port: targetPort }, options.rewriteHead)
     await proxy.#listen()
     return proxy
   }
@@ -171,6 +199,20 @@ export class TcpProxy {
     this.#target = { host, port }
   }
 
+  /**
+   * Calls `listener` each time a chunk has been forwarded (after it was written on), with its
+   * direction and size — to time a fault against the traffic. Returns a function that stops it.
+   */
+  observe(listener: (direction: Direction, bytes: number) => void): () => void {
+    this.#observers.add(listener)
+    return () => void this.#observers.delete(listener)
+  }
+
+  /** @internal A link forwarded a chunk. */
+  forwarded(direction: Direction, bytes: number): void {
+    for (const listener of this.#observers) listener(direction, bytes)
+  }
+
   /** Stop listening and reset every connection. */
   async close(): Promise<void> {
     const server = this.#server
@@ -190,7 +232,7 @@ export class TcpProxy {
 
   #onConnection(client: Socket): void {
     const upstream = connect({ ...this.#target, allowHalfOpen: true })
-    const pair = new Pair(client, upstream, this, () => this.#pairs.delete(pair))
+    const pair = new Pair(client, upstream, this, () => this.#pairs.delete(pair), this.#rewrite)
     this.#pairs.add(pair)
   }
 }

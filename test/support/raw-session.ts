@@ -137,26 +137,58 @@ export class RawSession {
   }
 }
 
+/** How one attempt of {@link endSession} went. */
+type EndAttempt = 'closed' | 'already gone' | 'taken back'
+
 /**
- * Ends a session from outside, as ZooKeeper's tests do: attaches to it and
- * closes it, with the handshake and the closeSession in one write, so its
- * owner cannot re-attach in between. Resolves when the server has closed
- * the connection; the owner is then told its session expired.
+ * Ends a session from outside, as ZooKeeper's tests do: attaches to it and closes it (the
+ * handshake and the closeSession in one write), and resolves once the server answered the
+ * closeSession or says the session no longer exists; the owner is then told its session
+ * expired. Attaching drops the owner's connection, and the owner may re-attach — which
+ * drops ours — before the server reads our closeSession (it reads nothing more from a
+ * connection until its handshake is done); then it tries again, up to `attempts` times.
  */
-export async function endSession(address: string, sessionId: bigint, password: Buffer): Promise<void> {
+export async function endSession(address: string, sessionId: bigint, password: Buffer, { attempts = 20, timeoutMs = 10_000 } = {}): Promise<void> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if ((await endSessionOnce(address, sessionId, password, timeoutMs)) !== 'taken back') return
+  }
+  throw new Error(`endSession: the owner of session 0x${sessionId.toString(16)} re-attached before the server read the closeSession, ${attempts} times`)
+}
+
+function endSessionOnce(address: string, sessionId: bigint, password: Buffer, timeoutMs: number): Promise<EndAttempt> {
   const colon = address.lastIndexOf(':')
   const w = new JuteWriter()
   let mark = w.beginFrame()
   writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0n, timeout: 10_000, sessionId, password, readOnly: false })
   w.endFrame(mark)
   mark = w.beginFrame()
-  w.int(1).int(OpCode.closeSession)
+  w.int(CLOSE_XID).int(OpCode.closeSession)
   w.endFrame(mark)
   const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) })
-  socket.on('data', () => undefined)
-  socket.on('error', () => undefined)
-  await new Promise<void>((resolve) => {
+  return new Promise<EndAttempt>((resolve, reject) => {
+    const done = (outcome: EndAttempt | Error): void => {
+      clearTimeout(timer)
+      socket.destroy()
+      if (outcome instanceof Error) reject(outcome)
+      else resolve(outcome)
+    }
+    const timer = setTimeout(() => done(new Error(`endSession: no answer from ${address} within ${timeoutMs} ms`)), timeoutMs)
+    let handshake: ConnectResponse | undefined
+    const decoder = new FrameDecoder(1 << 21)
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk, (frame) => {
+      const r = new JuteReader(frame)
+      if (!handshake) {
+        handshake = readConnectResponse(r)
+        // A session the server does not know (expired, closed) gets timeout 0.
+        if (handshake.timeout <= 0) done('already gone')
+      } else if (readReplyHeader(r).xid === CLOSE_XID) {
+        done('closed')
+      }
+    }))
+    socket.on('error', () => undefined)
     socket.once('connect', () => socket.write(w.take()))
-    socket.once('close', () => resolve())
+    socket.once('close', () => done('taken back'))
   })
 }
+
+const CLOSE_XID = 1

@@ -15,6 +15,7 @@ export interface ServerConfigInput {
   dataDir: string
   confDir: string
   tickTime: number
+  syncLimit: number
   minSessionTimeout?: number
   maxSessionTimeout?: number
   extraConfig: Record<string, string>
@@ -39,7 +40,7 @@ export function serverConfig(input: ServerConfigInput): ServerConfig {
   const cfg: Record<string, string | number | undefined> = {
     tickTime: input.tickTime,
     initLimit: 10,
-    syncLimit: 5,
+    syncLimit: input.syncLimit,
     dataDir: input.dataDir,
     clientPort: self.clientPort,
     clientPortAddress: '127.0.0.1',

@@ -29,7 +29,7 @@ test('a single server answers ruok and srvr, and stop() leaves no process', with
 test('a stalled server answers nothing until resumed', withLogs(logs, async () => {
   ensemble = await startEnsemble()
   const [server] = ensemble.servers
-  server!.stall()
+  await server!.stall()
   assert.ok(server!.isStalled)
   assert.match((await rejection(server!.fourLetter('ruok', 300))).message, /no answer within 300 ms/)
   server!.resume()

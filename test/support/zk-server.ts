@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { trackPid, untrackPid } from './cleanup.js'
 import { fourLetterWord, parseMode } from './four-letter.js'
+import { isProcessStopped } from './process-alive.js'
 import { waitFor } from './wait.js'
 
 /** What `srvr` reports a serving server to be. */
@@ -69,8 +70,9 @@ export class ZkServer {
 
   /**
    * Start (or restart, with the same data dir and ports) the process and resolve once it
-   * answers `ruok`. That means listening, not necessarily serving: an ensemble member
-   * serves only once a quorum has formed (see `waitServing`).
+   * answers `ruok`, on its secure client port too when it has one. That means listening,
+   * not necessarily serving: an ensemble member serves only once a quorum has formed
+   * (see `waitServing`).
    */
   async start(timeoutMs = 30_000): Promise<void> {
     if (this.#state !== 'stopped') throw new Error(`ZooKeeper server ${this.id} is already running`)
@@ -98,9 +100,12 @@ export class ZkServer {
       child.once('error', err => gone(err.message)) // spawn failure: no 'exit' follows
     })
     try {
-      await waitFor(`server ${this.id} to answer ruok`, async () => {
+      // The secure port (TLS ensembles) opens after the plain one: wait for both.
+      const secure = this.secureClientPort !== undefined
+      await waitFor(`server ${this.id} to answer ruok${secure ? ' on its plain and its TLS port' : ''}`, async () => {
         if (exitReason !== undefined) throw new Error(`exited (${exitReason})`)
-        return (await this.fourLetter('ruok', 500).catch(() => '')) === 'imok'
+        if ((await this.fourLetter('ruok', 500).catch(() => '')) !== 'imok') return false
+        return !secure || (await this.secureFourLetter('ruok', 5000).catch(() => '')) === 'imok'
       }, { timeoutMs })
     } catch (err) {
       await this.kill()
@@ -130,11 +135,17 @@ export class ZkServer {
     }
   }
 
-  /** Freeze the process (SIGSTOP): sockets stay open, nothing is answered. */
-  stall(): void {
+  /**
+   * Freeze the process (SIGSTOP): sockets stay open, nothing is answered. Resolves once every
+   * thread of the JVM has stopped (SIGSTOP takes effect asynchronously: a loaded machine
+   * lets the server answer for a while after `kill` returned).
+   */
+  async stall(timeoutMs = 10_000): Promise<void> {
     if (this.#state !== 'running') throw new Error(`ZooKeeper server ${this.id} is not running`)
+    const pid = this.#child!.pid!
     this.#child!.kill('SIGSTOP')
     this.#state = 'stalled'
+    await waitFor(`server ${this.id} (pid ${pid}) to stop after SIGSTOP`, () => isProcessStopped(pid), { timeoutMs, intervalMs: 5 })
   }
 
   /** Unfreeze a stalled process (SIGCONT). */

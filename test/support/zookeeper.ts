@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { suite, type Test } from 'uvu'
+import { stopChildrenAtExit } from './cleanup.js'
 import { containerRuntimeAnswers } from './container-runtime.js'
 import { startEnsemble, type Ensemble } from './ensemble.js'
 import { startZooKeeperContainer } from './zk-container.js'
@@ -96,9 +97,11 @@ export interface ZkSuiteState {
 /**
  * A uvu suite whose tests get the shared ZooKeeper as `context.zk`. Without one, every
  * test registered on it is skipped (after the loud line of `requireZooKeeper`).
- * Use with top-level await: `const test = await zkSuite('watches')`.
+ * Use with top-level await: `const test = await zkSuite('watches')`. Every process the
+ * file starts is SIGKILLed when it exits, however it exits (`stopChildrenAtExit`).
  */
 export async function zkSuite<T extends object = object>(name: string, state?: T): Promise<Test<T & ZkSuiteState>> {
+  stopChildrenAtExit()
   const zk = await requireZooKeeper()
   const test = suite<T & ZkSuiteState>(name, { ...state, zk } as T & ZkSuiteState)
   return zk ? test : skipAll(test)
@@ -107,8 +110,10 @@ export async function zkSuite<T extends object = object>(name: string, state?: T
 /**
  * A uvu suite for tests that start their own servers with `startEnsemble` (fault tests).
  * Without a local ZooKeeper install its tests are skipped with a loud line (CI: throws).
+ * Every process the file starts is SIGKILLed when it exits, as with `zkSuite`.
  */
 export function ensembleSuite<T extends object = object>(name: string, state?: T): Test<T> {
+  stopChildrenAtExit()
   const test = suite<T>(name, state)
   if (findZooKeeperInstall()) return test
   skipOrFail(NO_LOCAL_ZOOKEEPER)

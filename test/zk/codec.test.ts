@@ -11,8 +11,8 @@ const test = suite('jute codec and framing')
 const stat: Stat = {
   czxid: 0x100000002n,
   mzxid: 3n,
-  ctime: 1_700_000_000_000n,
-  mtime: 1_700_000_000_001n,
+  ctime: 1_700_000_000_000,
+  mtime: 1_700_000_000_001,
   version: 2,
   cversion: -1,
   aversion: 0,

@@ -44,7 +44,7 @@ test('random bytes into every reply reader: a value or a ProtocolError, nothing 
 test('every truncation of valid replies throws ProtocolError', () => {
   const w = new JuteWriter()
   w.buffer(Buffer.from('some data'))
-  writeStat(w, { czxid: 1n, mzxid: 2n, ctime: 3n, mtime: 4n, version: 5, cversion: 6, aversion: 7, ephemeralOwner: 8n, dataLength: 9, numChildren: 0, pzxid: 10n })
+  writeStat(w, { czxid: 1n, mzxid: 2n, ctime: 3, mtime: 4, version: 5, cversion: 6, aversion: 7, ephemeralOwner: 8n, dataLength: 9, numChildren: 0, pzxid: 10n })
   const getData = w.take()
   for (let n = 0; n < getData.length; n++) {
     assert.throws(() => ops.getData.read(new JuteReader(getData.subarray(0, n))), (e: unknown) => e instanceof ProtocolError)

@@ -67,6 +67,7 @@ test('the host list tries every host before backing off, and backs off exponenti
       { host: 'b', port: 1 },
     ],
     false,
+    Math.random,
     { minMs: 100, maxMs: 400, factor: 2 },
   )
   const seen = [list.next(), list.next()]

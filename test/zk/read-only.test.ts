@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
 import { ZooKeeper } from '../../lib/zk-wire/index.js'
 import { proxiedEnsembleSuite, recordStates } from '../support/proxied-ensemble.js'
@@ -39,3 +42,23 @@ fault('losing the quorum: a new read-only session reads while writes fail fast; 
   assert.is((await zk.getData('/ro')).data.toString(), 'after')
 })
 
+
+fault('close() while probing for a read-write server leaves no probe socket or timer behind', async (ctx) => {
+  const survivor = ctx.ensemble.servers[0]!
+  await Promise.all(ctx.ensemble.servers.slice(1).map((s) => s.kill()))
+  await waitFor('the survivor to serve read-only', async () => (await survivor.fourLetter('isro').catch(() => '')) === 'ro', { timeoutMs: 20_000 })
+  // A host that accepts and never answers: an `isro` probe to it waits for its own timeout.
+  const silent = createServer(() => undefined)
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+  try {
+    const hosts = `${ctx.proxies[0]!.address},127.0.0.1:${(silent.address() as { port: number }).port}`
+    const child = fileURLToPath(new URL('./fixtures/read-only-close.js', import.meta.url))
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [child, hosts], { timeout: 15_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+    )
+    const left: string[] = JSON.parse(stdout.trim().split('\n').pop()!)
+    assert.equal(left.filter((r) => r === 'TCPSocketWrap' || r === 'Timeout' || r === 'TCPWRAP'), [], `left after close(): ${left.join(', ')}`)
+  } finally {
+    silent.close()
+  }
+})

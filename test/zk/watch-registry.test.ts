@@ -1,7 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { WatchedEvent } from '../../lib/zk-wire/events.js'
-import { WatchRegistry, type WatchSink } from '../../lib/zk-wire/watches.js'
+import { JuteWriter } from '../../lib/zk-wire/jute.js'
+import { OpCode } from '../../lib/zk-wire/operations.js'
+import { SET_WATCHES_MAX_BYTES, WatchRegistry, type WatchSink, setWatchesPackets } from '../../lib/zk-wire/watches.js'
 
 const test = suite('watch registry (Java client delivery rules)')
 
@@ -137,6 +139,61 @@ test('a watcher that throws does not stop the others', async () => {
   }
   assert.equal(b.calls, ['NodeDataChanged /n'])
   assert.is((uncaught[0] as Error).message, 'boom')
+})
+
+test('re-arming only one-shot watches uses SetWatches (3.5+); any persistent watch needs SetWatches2', () => {
+  const reg = new WatchRegistry()
+  reg.add('data', '/a', () => undefined)
+  reg.add('child', '/b', () => undefined)
+  const oneShot = setWatchesPackets(reg.toSetWatches('', 7n)!)
+  assert.equal(oneShot.map((p) => p.op.type), [OpCode.setWatches])
+  assert.equal(oneShot[0]!.req, { relativeZxid: 7n, data: ['/a'], exist: [], child: ['/b'], persistent: [], persistentRecursive: [] })
+  reg.addPersistent('/c', true, sink())
+  assert.equal(setWatchesPackets(reg.toSetWatches('/root', 7n)!).map((p) => [p.op.type, p.req.persistentRecursive]), [[OpCode.setWatches2, ['/root/c']]])
+})
+
+test('SetWatches packets stay below the size limit, keep every path once, and pick their opcode each', () => {
+  const reg = new WatchRegistry()
+  const paths: string[] = []
+  for (let i = 0; i < 12_000; i++) {
+    const path = `/watched/${'é'.repeat(20)}-${i}`
+    paths.push(path)
+    reg.add(i % 3 === 0 ? 'data' : i % 3 === 1 ? 'exist' : 'child', path, () => undefined)
+  }
+  for (let i = 0; i < 50; i++) reg.addPersistent(`/p-${i}`, false, sink())
+  const packets = setWatchesPackets(reg.toSetWatches('', 1n)!)
+  assert.ok(packets.length > 1, `split into ${packets.length} packets`)
+  const seen: string[] = []
+  for (const { op, req } of packets) {
+    const w = new JuteWriter()
+    op.write(w, req)
+    assert.ok(w.length <= SET_WATCHES_MAX_BYTES + 8 + 5 * 4, `a packet of ${w.length} bytes`)
+    const persistent = req.persistent.length + req.persistentRecursive.length > 0
+    assert.is(op.type, persistent ? OpCode.setWatches2 : OpCode.setWatches)
+    seen.push(...req.data, ...req.exist, ...req.child, ...req.persistent)
+  }
+  assert.is(seen.length, 12_050)
+  assert.is(new Set(seen).size, 12_050)
+  const sent = new Set(seen)
+  assert.ok(paths.every((p) => sent.has(p)))
+})
+
+test('a refused re-arm reaches the watchers: one-shot ones hear the removal, persistent ones end with the error', () => {
+  const reg = new WatchRegistry()
+  const a = recorder()
+  reg.add('data', '/a', a.watcher)
+  reg.add('exist', '/b', a.watcher)
+  reg.add('child', '/a', a.watcher)
+  reg.add('data', '/kept', a.watcher)
+  let ended: Error | undefined
+  reg.addPersistent('/p', false, { push: () => undefined, end: (e) => void (ended = e) })
+  const refused = new Error('refused')
+  reg.dropRearm('/root', { relativeZxid: 1n, data: ['/root/a'], exist: ['/root/b'], child: ['/root/a'], persistent: ['/root/p'], persistentRecursive: [] }, 'connected', refused)
+  assert.equal(a.calls, ['DataWatchRemoved /a', 'DataWatchRemoved /b', 'ChildWatchRemoved /a'])
+  assert.is(ended, refused)
+  reg.deliver(ev('NodeDataChanged', '/a'))
+  reg.deliver(ev('NodeDataChanged', '/kept'))
+  assert.equal(a.calls.slice(3), ['NodeDataChanged /kept'], 'the dropped watches are gone, the others stay')
 })
 
 test.run()

@@ -1,6 +1,7 @@
 import * as assert from 'uvu/assert'
-import type { WatchedEvent } from '../../lib/zk-wire/index.js'
+import { type WatchedEvent, ZooKeeper } from '../../lib/zk-wire/index.js'
 import { ClientPool } from '../support/clients.js'
+import { TcpProxy } from '../support/proxy.js'
 import { rejection } from '../support/rejection.js'
 import { sleep, waitFor } from '../support/wait.js'
 import { zkSuite } from '../support/zookeeper.js'
@@ -155,6 +156,74 @@ test('removeWatches removes one-shot watches here and on the server, with *Watch
   await zk.setData('/n', 'x')
   await zk.sync('/n')
   assert.is(w.events.length, 2)
+})
+
+test('removeWatches local: connected, it removes here and on the server, as without local', async ({ pool }) => {
+  const { zk, root } = await pool.rooted('remove-local')
+  const other = await pool.connect({ root })
+  await zk.create('/n')
+  const w = log()
+  const states: string[] = []
+  await zk.getData('/n', { watch: (e) => (w.watch(e), states.push(e.state)) })
+  await zk.getChildren('/n', { watch: w.watch })
+  await zk.removeWatches('/n', 'data', { local: true })
+  assert.equal(w.events, ['DataWatchRemoved /n'])
+  assert.equal(states, ['connected'])
+  assert.is((await rejection(zk.checkWatches('/n', 'data'))).name, 'NOWATCHER', 'the server dropped it too')
+  assert.is((await rejection(zk.removeWatches('/n', 'data', { local: true }))).name, 'NOWATCHER', 'none left here or there')
+  await other.setData('/n', 'x')
+  await other.create('/n/c')
+  await waitFor('the child watch', () => w.events.length === 2)
+  assert.equal(w.events, ['DataWatchRemoved /n', 'NodeChildrenChanged /n'])
+})
+
+test('removeWatches local: with no server to ask, the watches go here at once and are not set again', async ({ pool, zk: server }) => {
+  const [host, port] = server.connectString.split(',')[0]!.split(':')
+  const proxy = await TcpProxy.start(host!, Number(port))
+  try {
+    const { root } = await pool.rooted('remove-local-offline')
+    const client = pool.track(await ZooKeeper.connect(`${proxy.address}${root}`, { sessionTimeout: 20_000, requestTimeout: 15_000 }))
+    const other = await pool.connect({ root })
+    await other.create('/n')
+    const w = log()
+    const states: string[] = []
+    await client.getData('/n', { watch: (e) => (w.watch(e), states.push(e.state)) })
+    await client.getChildren('/n', { watch: w.watch })
+    const seen: string[] = []
+    client.on('state', (s) => seen.push(s))
+    proxy.refuse()
+    proxy.cut()
+    await waitFor('the client to lose its server', () => seen.includes('disconnected'))
+    const started = Date.now()
+    await client.removeWatches('/n', 'data', { local: true })
+    assert.ok(Date.now() - started < 1000, `it did not wait for a server (${Date.now() - started} ms)`)
+    assert.equal(w.events, ['DataWatchRemoved /n'])
+    assert.equal(states, ['disconnected'])
+    assert.is((await rejection(client.removeWatches('/n', 'data', { local: true }))).name, 'NOWATCHER', 'nothing left to remove here')
+    await proxy.accept()
+    await waitFor('the client to re-attach', () => seen.at(-1) === 'connected')
+    assert.is((await rejection(client.checkWatches('/n', 'data'))).name, 'NOWATCHER', 'the removed watch was not set again')
+    await client.checkWatches('/n', 'children')
+    await other.setData('/n', 'x')
+    await other.create('/n/c')
+    await waitFor('the child watch, kept', () => w.events.length === 2)
+    await client.sync('/n')
+    assert.equal(w.events, ['DataWatchRemoved /n', 'NodeChildrenChanged /n'])
+  } finally {
+    await proxy.close()
+  }
+})
+
+test('removeWatches local: a refusal from the server still removes the watch here (3.8 cannot remove one persistent watch)', async ({ pool }) => {
+  const { zk } = await pool.rooted('remove-local-refused')
+  await zk.create('/p')
+  const watch = await zk.addWatch('/p', 'persistent')
+  const refused = await zk.removeWatches('/p', 'persistent').then(() => null, (e: Error) => e.name)
+  if (refused === null) return // a server from 3.9 on removes it: nothing refused to test here
+  assert.is(refused, 'MARSHALLINGERROR')
+  await zk.removeWatches('/p', 'persistent', { local: true })
+  assert.equal(await watch.next(), { done: true, value: undefined }, 'the watch ended here')
+  assert.is((await rejection(zk.removeWatches('/p', 'persistent', { local: true }))).name, 'NOWATCHER', 'nothing left here')
 })
 
 test('closing a persistent watch removes it from the server and ends its iteration', async ({ pool }) => {
