@@ -52,8 +52,12 @@ function ipMatches(address: string, expr: string): boolean {
   return true
 }
 
-/** Whether an ACL id is well formed for its scheme (ZooKeeper knows `ip` and `digest` besides `world:anyone` and `auth`). */
-function isValidId(id: Id): boolean {
+/**
+ * Whether an ACL id is well formed for its scheme (ZooKeeper knows `ip` and
+ * `digest` besides `world:anyone` and `auth`, and `sasl` when SASL is configured).
+ */
+function isValidId(id: Id, sasl: boolean): boolean {
+  if (id.scheme === 'sasl') return sasl
   if (id.scheme === 'digest') {
     const parts = id.id.split(':')
     while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
@@ -68,9 +72,10 @@ const sameACL = (a: ACL, b: ACL): boolean => a.perms === b.perms && a.id.scheme 
  * Checks an ACL list given to create or setACL and expands `auth` entries to
  * the caller's authenticated identities, as ZooKeeper's `fixupACL` does:
  * duplicates dropped, INVALIDACL for an empty list, an unknown scheme, a
- * malformed id, or `auth` without an authenticated identity.
+ * malformed id, or `auth` without an authenticated identity. `sasl` ids are
+ * valid only when the server takes SASL.
  */
-export function fixupACL(acl: readonly ACL[], authInfo: Iterable<Id>): ACL[] {
+export function fixupACL(acl: readonly ACL[], authInfo: Iterable<Id>, sasl = false): ACL[] {
   const unique = acl.filter((a, i) => acl.findIndex((b) => sameACL(a, b)) === i)
   if (unique.length === 0) fail(Code.INVALIDACL)
   const out: ACL[] = []
@@ -80,12 +85,13 @@ export function fixupACL(acl: readonly ACL[], authInfo: Iterable<Id>): ACL[] {
     } else if (a.id.scheme === 'auth') {
       let expanded = false
       for (const id of authInfo) {
-        if (id.scheme !== 'digest') continue
+        // The authenticated identities: ip is not one.
+        if (id.scheme !== 'digest' && id.scheme !== 'sasl') continue
         out.push({ perms: a.perms, id })
         expanded = true
       }
       if (!expanded) fail(Code.INVALIDACL)
-    } else if (isValidId(a.id)) {
+    } else if (isValidId(a.id, sasl)) {
       out.push(a)
     } else {
       fail(Code.INVALIDACL)
@@ -101,7 +107,7 @@ export function allows(acl: readonly ACL[], perm: number, authInfo: Iterable<Id>
     if (a.id.scheme === 'world' && a.id.id === 'anyone') return true
     for (const id of authInfo) {
       if (id.scheme !== a.id.scheme) continue
-      if (id.scheme === 'digest' ? id.id === a.id.id : id.scheme === 'ip' && ipMatches(id.id, a.id.id)) return true
+      if (id.scheme === 'ip' ? ipMatches(id.id, a.id.id) : id.id === a.id.id) return true
     }
   }
   return acl.length === 0

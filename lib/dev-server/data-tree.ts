@@ -117,8 +117,8 @@ export class DataTree {
     return {
       czxid: node.czxid,
       mzxid: node.mzxid,
-      ctime: node.ctime,
-      mtime: node.mtime,
+      ctime: Number(node.ctime),
+      mtime: Number(node.mtime),
       version: node.version,
       cversion: (node.cversion * 2 - numChildren) | 0,
       aversion: node.aversion,
@@ -138,7 +138,8 @@ export class DataTree {
       parent.cversion = parentCVersion
       parent.pzxid = zxid
     }
-    const created: ZNode = { data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, aversion: 0, cversion: 0, owner, children: new Set() }
+    // Copies: a request's bytes are a view of the socket chunk they came in, which a node must not keep alive.
+    const created: ZNode = { data: data === null ? null : Buffer.from(data), acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, aversion: 0, cversion: 0, owner, children: new Set() }
     this.attach(path, created)
     const stat = this.stat(created)
     this.dataWatches.trigger(path, EventType.NodeCreated)
@@ -163,7 +164,7 @@ export class DataTree {
   setData(change: { path: string; data: Buffer | null; version: number }, zxid: bigint, time: bigint): Stat {
     const { path, data, version } = change
     const node = this.nodes.get(path)!
-    node.data = data
+    node.data = data === null ? null : Buffer.from(data)
     node.mtime = time
     node.mzxid = zxid
     node.version = version
@@ -194,14 +195,15 @@ export class DataTree {
   /** Number of descendants of `path` (every node but the root for `/`, system nodes included). */
   allChildrenNumber(path: string): number {
     if (path === '/') return this.nodes.size - 1
+    // A stack, not recursion: a path may be 10,000 levels deep.
     let count = 0
-    const walk = (p: string): void => {
+    const pending = [path]
+    for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
       for (const name of this.nodes.get(p)?.children ?? []) {
         count++
-        walk(`${p}/${name}`)
+        pending.push(`${p}/${name}`)
       }
     }
-    walk(path)
     return count
   }
 

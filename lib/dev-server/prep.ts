@@ -99,6 +99,8 @@ export class Prep {
     private readonly tree: DataTree,
     private readonly sessionId: bigint,
     private readonly authInfo: Iterable<Id>,
+    /** Whether the server takes SASL (then `sasl` ACL ids are valid). */
+    private readonly sasl = false,
   ) {}
 
   /** `opcode` decides the kind: createContainer makes a container, createTTL a TTL node; the flags decide the rest. */
@@ -106,7 +108,7 @@ export class Prep {
     const mode = modes.get(req.flags) ?? fail(Code.BADARGUMENTS)
     if (mode.ttl ? !(ttl > 0 && ttl <= MAX_TTL) : ttl >= 0) fail(Code.BADARGUMENTS)
     const parentPath = parentPathOf(req.path)
-    const acl = fixupACL(req.acl, this.authInfo)
+    const acl = fixupACL(req.acl, this.authInfo, this.sasl)
     const parent = this.require(parentPath)
     checkACL(parent.acl, Perms.CREATE, this.authInfo)
     const path = mode.sequential ? req.path + sequenceSuffix(parent.cversion) : req.path
@@ -145,7 +147,7 @@ export class Prep {
 
   setACL(req: { path: string; acl: readonly ACL[]; version: number }): SetACLTxn {
     checkPath(req.path)
-    const acl = fixupACL(req.acl, this.authInfo)
+    const acl = fixupACL(req.acl, this.authInfo, this.sasl)
     const node = this.require(req.path)
     checkACL(node.acl, Perms.ADMIN, this.authInfo)
     const version = checkVersion(node.aversion, req.version)

@@ -1,4 +1,5 @@
-import { Code, ProtocolError } from '../zk-wire/errors.js'
+import { type Env, realEnv } from '../env.js'
+import { Code, NullStringError, ProtocolError } from '../zk-wire/errors.js'
 import { JuteReader } from '../zk-wire/jute.js'
 import { logger } from '../zk-wire/log.js'
 import {
@@ -17,7 +18,9 @@ import type { ClientConnection } from './connection.js'
 import { DataTree } from './data-tree.js'
 import { Failure } from './failure.js'
 import { isRead, readSubOps, runMulti } from './multi.js'
+import { readSetACL, readSetData } from './nullable.js'
 import { Prep } from './prep.js'
+import { DigestMd5Server } from './sasl-server.js'
 import { reads, subRead } from './reads.js'
 import { SessionTracker } from './sessions.js'
 
@@ -28,8 +31,12 @@ export interface ProcessorOptions {
   tickTime: number
   minSessionTimeout: number
   maxSessionTimeout: number
+  /** SASL DIGEST-MD5 users and passwords; without them SASL tokens get the empty answer of a ZooKeeper without SASL. */
+  saslUsers?: ReadonlyMap<string, string>
   /** Called after anything a snapshot holds has changed. */
   changed(): void
+  /** The clock and randomness (session ids, passwords, node times); default the real ones. The simulator passes a virtual one. */
+  env?: Pick<Env, 'now' | 'randomBytes'>
 }
 
 /** Opcodes that change the tree: each takes a zxid, even when it fails (ZooKeeper logs an error txn). */
@@ -68,9 +75,13 @@ export class Processor {
   zxid = 0n
   /** The connection each session is attached to. */
   private readonly owners = new Map<bigint, ClientConnection>()
+  private readonly env: Pick<Env, 'now' | 'randomBytes'>
+  /** Each connection's SASL exchange, once it has sent a token. */
+  private readonly saslServers = new WeakMap<ClientConnection, DigestMd5Server>()
 
   constructor(private readonly options: ProcessorOptions) {
-    this.sessions = new SessionTracker(options.tickTime)
+    this.env = options.env ?? realEnv
+    this.sessions = new SessionTracker(options.tickTime, this.env)
   }
 
   /** Handles the first frame of a connection (ConnectRequest): a new session, a re-attached one, or a refusal. */
@@ -115,7 +126,8 @@ export class Processor {
     } catch {
       return conn.destroy()
     }
-    this.sessions.touch(conn.sessionId)
+    // Like ZooKeeper, auth and SASL packets are answered outside the request pipeline: they do not keep a session alive.
+    if (type !== OpCode.auth && type !== OpCode.sasl) this.sessions.touch(conn.sessionId)
     const read = reads.get(type)
     if (read !== undefined) {
       let res: unknown
@@ -133,8 +145,7 @@ export class Processor {
       case OpCode.auth:
         return this.auth(conn, xid, r)
       case OpCode.sasl:
-        // ZooKeeper without SASL configured answers every token with an empty one.
-        return conn.reply(xid, 0n, 0, ops.sasl, null)
+        return this.sasl(conn, xid, r)
       case OpCode.multiRead:
         return this.multiRead(conn, xid, r)
       case OpCode.setWatches:
@@ -171,10 +182,36 @@ export class Processor {
     conn.reply(xid, 0n, 0)
   }
 
+  /**
+   * A SASL token. Without users, ZooKeeper's answer without SASL configured: a
+   * null token and no error, forever. With users, DIGEST-MD5: a failure is
+   * AUTHFAILED and the connection closes; success adds the `sasl:<user>` identity.
+   */
+  private sasl(conn: ClientConnection, xid: number, r: JuteReader): void {
+    let token: Buffer
+    try {
+      token = Buffer.from(ops.sasl.readRequest(r).token)
+    } catch {
+      return conn.destroy()
+    }
+    const users = this.options.saslUsers
+    if (users === undefined) return conn.reply(xid, 0n, 0, ops.sasl, null)
+    let server = this.saslServers.get(conn)
+    if (server === undefined) this.saslServers.set(conn, (server = new DigestMd5Server(users)))
+    const step = server.step(token)
+    if ('failed' in step) {
+      log('SASL authentication failed for %s: %s', conn.address, step.failed)
+      conn.reply(xid, 0n, Code.AUTHFAILED, ops.sasl, null)
+      return conn.end()
+    }
+    if (step.user !== undefined) conn.authInfo.add({ scheme: 'sasl', id: step.user })
+    conn.reply(xid, 0n, 0, ops.sasl, step.token)
+  }
+
   private write(conn: ClientConnection, xid: number, type: number, r: JuteReader): void {
     const zxid = ++this.zxid
-    const time = BigInt(Date.now())
-    const prep = new Prep(this.tree, conn.sessionId, conn.authInfo)
+    const time = BigInt(this.env.now())
+    const prep = new Prep(this.tree, conn.sessionId, conn.authInfo, this.options.saslUsers !== undefined)
     this.options.changed()
     try {
       switch (type) {
@@ -195,15 +232,24 @@ export class Processor {
           this.tree.deleteNode(prep.delete(ops.delete.readRequest(r)).path, zxid)
           return conn.reply(xid, zxid, 0)
         case OpCode.setData:
-          return conn.reply(xid, zxid, 0, ops.setData, this.tree.setData(prep.setData(ops.setData.readRequest(r)), zxid, time))
+          return conn.reply(xid, zxid, 0, ops.setData, this.tree.setData(prep.setData(readSetData(r)), zxid, time))
         case OpCode.setACL:
-          return conn.reply(xid, zxid, 0, ops.setACL, this.tree.setACL(prep.setACL(ops.setACL.readRequest(r))))
+          return conn.reply(xid, zxid, 0, ops.setACL, this.tree.setACL(prep.setACL(readSetACL(r))))
         case OpCode.check:
           prep.check(ops.check.readRequest(r))
           return conn.reply(xid, zxid, 0)
-        case OpCode.multi:
+        case OpCode.multi: {
+          let subs: readonly SubOp[]
+          try {
+            subs = readSubOps(multiOps.multi, r)
+          } catch (err) {
+            // ZooKeeper reads a null string as null and fails the whole multi further on, with no results.
+            if (err instanceof NullStringError) return conn.reply(xid, zxid, Code.MARSHALLINGERROR, multiOps.multi, [])
+            throw err
+          }
           // The reply header says OK even when an operation failed, as ZooKeeper's does.
-          return conn.reply(xid, zxid, 0, multiOps.multi, runMulti(this.tree, prep, readSubOps(multiOps.multi, r), zxid, time))
+          return conn.reply(xid, zxid, 0, multiOps.multi, runMulti(this.tree, prep, subs, zxid, time))
+        }
         case OpCode.closeSession:
           this.endSession(conn.sessionId, zxid)
           conn.reply(xid, zxid, 0)

@@ -7,6 +7,7 @@ import { allows, checkACL, redactDigests, userOf } from './acl-check.js'
 import type { ClientConnection } from './connection.js'
 import type { DataTree, ZNode } from './data-tree.js'
 import { fail } from './failure.js'
+import { readPathType } from './nullable.js'
 import { WatchMode } from './watch-manager.js'
 
 /** One read-only operation: its record and what it answers. */
@@ -76,13 +77,19 @@ export const reads = new Map<number, Read<any>>([
     }),
   ],
   [OpCode.getAllChildrenNumber, read(ops.getAllChildrenNumber, (tree, conn, { path }) => (readable(tree, conn, path), tree.allChildrenNumber(path)))],
-  [OpCode.sync, read(ops.sync, (_tree, _conn, { path }) => path)],
+  // sync echoes its path, a null one too (see nullable.ts).
+  [OpCode.sync, { op: ops.sync, run: (_tree, _conn, r) => r.string() as string }],
   [
     OpCode.addWatch,
-    read(ops.addWatch, (tree, conn, { path, type }) => {
-      if (type !== 0 && type !== 1) throw new ProtocolError(`addWatch mode ${type} unknown`)
-      tree.addWatch(path, conn, type === 0 ? WatchMode.persistent : WatchMode.persistentRecursive)
-    }),
+    {
+      op: ops.addWatch,
+      run: (tree, conn, r) => {
+        const { path, type } = readPathType(r)
+        if (type !== 0 && type !== 1) throw new ProtocolError(`addWatch mode ${type} unknown`)
+        // ZooKeeper answers OK to a null path (and nothing can ever fire there).
+        if (path !== null) tree.addWatch(path, conn, type === 0 ? WatchMode.persistent : WatchMode.persistentRecursive)
+      },
+    },
   ],
   [
     OpCode.checkWatches,
@@ -93,8 +100,9 @@ export const reads = new Map<number, Read<any>>([
   ],
   [
     OpCode.removeWatches,
-    read(ops.removeWatches, (tree, conn, { path, type }) => {
+    read({ ...ops.removeWatches, readRequest: readPathType }, (tree, conn, { path, type }) => {
       const tables = watchTables(type)
+      if (path === null) fail(Code.NOWATCHER)
       const child = tables.child && tree.childWatches.remove(path, conn)
       const data = tables.data && tree.dataWatches.remove(path, conn)
       if (!child && !data) fail(Code.NOWATCHER)

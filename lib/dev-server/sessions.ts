@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { type Env, realEnv } from '../env.js'
 
 /** A client session. It outlives connections: a client may re-attach it until it expires. */
 export interface Session {
@@ -22,8 +22,11 @@ export class SessionTracker {
   private readonly sessions = new Map<bigint, Session>()
   private nextId: bigint
 
-  constructor(private readonly tickTime: number) {
-    this.nextId = BigInt.asIntN(64, (BigInt.asUintN(64, BigInt(Date.now()) << 24n) >> 8n) | (SERVER_ID << 56n))
+  constructor(
+    private readonly tickTime: number,
+    private readonly env: Pick<Env, 'now' | 'randomBytes'> = realEnv,
+  ) {
+    this.nextId = BigInt.asIntN(64, (BigInt.asUintN(64, BigInt(env.now()) << 24n) >> 8n) | (SERVER_ID << 56n))
   }
 
   get size(): number {
@@ -31,7 +34,7 @@ export class SessionTracker {
   }
 
   create(timeout: number): Session {
-    const session = { id: this.nextId++, password: randomBytes(16), timeout, expiresAt: this.deadline(timeout) }
+    const session = { id: this.nextId++, password: this.env.randomBytes(16), timeout, expiresAt: this.deadline(timeout) }
     this.sessions.set(session.id, session)
     return session
   }
@@ -71,6 +74,6 @@ export class SessionTracker {
   }
 
   private deadline(timeout: number): number {
-    return (Math.floor((Date.now() + timeout) / this.tickTime) + 1) * this.tickTime
+    return (Math.floor((this.env.now() + timeout) / this.tickTime) + 1) * this.tickTime
   }
 }

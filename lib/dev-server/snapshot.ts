@@ -24,7 +24,7 @@ export function encodeSnapshot(p: Processor): Buffer {
     w.string(path).buffer(n.data)
     writeACLs(w, n.acl)
     const { czxid, mzxid, ctime, mtime, version, cversion, aversion, owner: ephemeralOwner, pzxid } = n
-    writeStat(w, { czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, dataLength: 0, numChildren: 0, pzxid })
+    writeStat(w, { czxid, mzxid, ctime: Number(ctime), mtime: Number(mtime), version, cversion, aversion, ephemeralOwner, dataLength: 0, numChildren: 0, pzxid })
   }
   const sessions = [...p.sessions.all()]
   w.vector(sessions, (x, s) => x.long(s.id).buffer(s.password).int(s.timeout))
@@ -49,8 +49,8 @@ export function loadSnapshot(p: Processor, bytes: Buffer): void {
       czxid: s.czxid,
       mzxid: s.mzxid,
       pzxid: s.pzxid,
-      ctime: s.ctime,
-      mtime: s.mtime,
+      ctime: BigInt(s.ctime),
+      mtime: BigInt(s.mtime),
       version: s.version,
       aversion: s.aversion,
       cversion: s.cversion,

@@ -2,6 +2,8 @@ import { EventType } from '../zk-wire/events.js'
 
 /** Whatever receives notifications: a client connection of the dev server. */
 export interface Watcher {
+  /** The session it serves, as `wchc` and `wchp` list it. */
+  readonly sessionId: bigint
   notify(type: number, path: string): void
 }
 
@@ -35,6 +37,25 @@ export class WatchManager {
     let n = 0
     for (const set of this.table.values()) n += set.size
     return n
+  }
+
+  /** What `wchs` reports of this table: connections watching, paths watched, (connection, path) watches. */
+  summary(): { watchers: number; paths: number; watches: number } {
+    return { watchers: this.pathsOf.size, paths: this.table.size, watches: this.size }
+  }
+
+  /**
+   * What `wchc` reports of this table: each connection with the paths it watches.
+   * A connection whose one-shot watches all fired or were removed stays listed with
+   * none until it closes, as in ZooKeeper (whose `watch2Paths` keeps the empty set).
+   */
+  byConnection(): Array<{ sessionId: bigint; paths: string[] }> {
+    return [...this.pathsOf].map(([w, paths]) => ({ sessionId: w.sessionId, paths: [...paths] }))
+  }
+
+  /** What `wchp` reports of this table: each watched path with the sessions watching it. */
+  byPath(): Array<{ path: string; sessionIds: bigint[] }> {
+    return [...this.table].map(([path, set]) => ({ path, sessionIds: [...set].map((w) => w.sessionId) }))
   }
 
   /** Sets `watcher`'s watch on `path`, replacing the mode of any watch it held there. */

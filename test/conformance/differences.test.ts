@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert'
-import type { DevServer } from '../../lib/dev-server/index.js'
+import { type DevServer, startDevServer } from '../../lib/dev-server/index.js'
 import { ZooKeeper } from '../../lib/zk-wire/index.js'
 import { OpCode } from '../../lib/zk-wire/operations.js'
 import { fourLetterWord } from '../support/four-letter.js'
@@ -73,8 +73,16 @@ test(`createSessionRequest: ${DIFFERENCES.createSessionRequest}`, async ({ zk, d
 
 test(`fourLetterWords: ${DIFFERENCES.fourLetterWords}`, async ({ zk, dev }) => {
   const [host, port] = addressOf(zk.connectString)
-  assert.match(await fourLetterWord(host, port, 'stat'), /^Clients:$/m, 'ZooKeeper (whitelist *) answers stat')
-  assert.is(await fourLetterWord('127.0.0.1', dev.port, 'stat'), 'stat is not executed because it is not in the whitelist.\n')
+  assert.match(await fourLetterWord(host, port, 'dirs'), /^datadir_size: \d+$/m, 'ZooKeeper (whitelist *) answers dirs')
+  assert.is(await fourLetterWord('127.0.0.1', dev.port, 'dirs'), 'dirs is not executed because it is not in the whitelist.\n')
+  assert.match(await fourLetterWord('127.0.0.1', dev.port, 'stat'), /^Clients:$/m, 'the dev server answers stat by default')
+  const strict = await startDevServer({ port: 0, fourLetterWords: ['srvr'] })
+  try {
+    assert.match(await fourLetterWord('127.0.0.1', strict.port, 'srvr'), /^Mode: standalone$/m)
+    assert.is(await fourLetterWord('127.0.0.1', strict.port, 'ruok'), 'ruok is not executed because it is not in the whitelist.\n', "ZooKeeper's default list: srvr only")
+  } finally {
+    await strict.close()
+  }
 })
 
 test.run()

@@ -13,9 +13,11 @@ export const DIFFERENCES = {
   createSessionRequest:
     'A createSession request (opcode -10) after the handshake is refused with UNIMPLEMENTED and the connection is closed; ZooKeeper re-registers the connection’s session with a timeout read from the request’s first four bytes and answers with a stray handshake frame.',
   fourLetterWords:
-    'Only ruok, srvr, mntr and isro are answered; the other words get the answer ZooKeeper gives a word left out of 4lw.commands.whitelist. srvr reports zero latencies.',
+    'ruok, isro, srvr, stat, mntr, conf, cons, envi, wchs, wchc, wchp and dump are answered, all of them by default (ZooKeeper 3.5+ answers only srvr unless 4lw.commands.whitelist says more; the dev server takes the same list as fourLetterWords); dirs, crst, srst, gtmk, stmk and hash get the answer for a word left out of the whitelist. Latencies are reported as zero, envi lists Node.js where ZooKeeper lists Java.',
   authProviders:
-    'Authentication schemes are digest and ip, as in ZooKeeper without extra providers: no superDigest, SASL or x509. SASL tokens get the empty answer a ZooKeeper without SASL gives.',
+    'Authentication schemes are digest, ip and (with saslUsers) SASL DIGEST-MD5, as ZooKeeper with its DigestLoginModule: no superDigest, Kerberos or x509.',
+  tlsConnectionFactory:
+    'With a TLS port, ZooKeeper switches to its Netty connection factory for both ports, which does not close connections that never send a handshake and lists no connections in dump; the dev server keeps doing both.',
   quotas:
     'No quota bookkeeping: /zookeeper/quota exists, but the dev server does not keep the zookeeper_stats nodes under it up to date as ZooKeeper does (neither enforces limits by default).',
   persistence:

@@ -179,7 +179,7 @@ test('a damaged snapshot stops the server from starting, with a clear message', 
   assert.match(err.message, /cannot load .*snapshot\.zkds: not a zkcloud dev-server snapshot/)
 })
 
-test('four-letter words: ruok, srvr and mntr figures, isro, and the whitelist answer for the others', async ({ f }) => {
+test('four-letter words: ruok, srvr and mntr figures, isro, cons, and the whitelist answer for the others', async ({ f }) => {
   const s = await f.server()
   const zk = await f.client(s.connectString)
   await zk.create('/a')
@@ -198,7 +198,10 @@ test('four-letter words: ruok, srvr and mntr figures, isro, and the whitelist an
   for (const line of ['zk_server_state\tstandalone', 'zk_znode_count\t7', 'zk_ephemerals_count\t1', 'zk_watch_count\t1', 'zk_global_sessions\t1']) {
     assert.ok(mntr.includes(`${line}\n`), `mntr has ${line}`)
   }
-  assert.is(await four('cons'), 'cons is not executed because it is not in the whitelist.\n')
+  assert.match(await four('cons'), new RegExp(`^ /127\\.0\\.0\\.1:\\d+\\[1\\]\\(queued=0,recved=\\d+,sent=\\d+,sid=0x${zk.sessionId.toString(16)},lop=EXIS,`, 'm'))
+  assert.is(await four('wchc'), `0x${zk.sessionId.toString(16)}\n\t/a\n\n`, 'the exists watch, by session')
+  assert.is(await four('wchp'), `/a\n\t0x${zk.sessionId.toString(16)}\n\n`, 'the exists watch, by path')
+  assert.is(await four('dirs'), 'dirs is not executed because it is not in the whitelist.\n')
 })
 
 test('a client that does not read its replies is served no further until it does; others are served meanwhile', async ({ f }) => {

@@ -30,12 +30,18 @@ export const sessionScenarios: Scenario[] = [
   }),
 
   scenario('a session expired from outside loses its ephemerals; the client and its watchers hear it', async (t) => {
-    const a = await t.client('a', { sessionTimeout: 10_000 })
+    // a talks through a proxy that refuses it while the session is ended: were a to re-attach
+    // (and re-set its watch) before the server read the closeSession, a's watch would fire on one
+    // server and not on the other, depending only on timing.
+    const { zk: a, proxy } = await t.proxiedClient('a', { sessionTimeout: 10_000 })
     const b = await t.client('b')
     await t.do('a: ephemeral /e', a.create('/e', null, { mode: 'ephemeral' }))
     await t.do('a: watch /e', a.getData('/e', { watch: t.watcher('a') }))
     await t.do('b: watch /e', b.exists('/e', { watch: t.watcher('b') }))
+    proxy.refuse()
+    proxy.cut()
     await endSession(t.connectString, a.sessionId, a.sessionPassword)
+    await proxy.accept()
     await t.do('a: closed()', a.closed().then((e) => (e instanceof Error ? e.name : e)))
     await t.do('a: state', Promise.resolve(a.state))
     await t.do('b: /e', b.exists('/e'))
