@@ -1,4 +1,4 @@
-import { addExtension, Packr, RESERVE_START_SPACE, RESET_BUFFER_MODE, Unpackr } from 'msgpackr'
+import { addExtension, Packr, RESERVE_START_SPACE, RESET_BUFFER_MODE, Unpackr } from 'msgpackr/pack'
 import { TransportError } from './errors.js'
 import { NodeId, ProcessId } from './ids.js'
 import type { ExitReason } from './signals.js'

@@ -12,3 +12,5 @@ export { isDown, isExit, type DownMessage, type ExitMessage, type ExitReason } f
 export { ProcessExitError, TransportError } from './errors.js'
 export { NODE_ID_EXTENSION, PROCESS_ID_EXTENSION } from './codec.js'
 export type { PeerDownReason } from './transport/transport.js'
+export type { NodeTlsOptions } from './transport/node-net.js'
+export type { Net, LinkSocket, LinkEvents, Listener, ListenerEvents, Deferred } from './transport/net.js'

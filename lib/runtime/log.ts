@@ -1,4 +1,4 @@
-import debug from 'debug'
+import { logger } from '../debug-log.js'
 
 /** The runtime's `debug` logger; enable with `DEBUG=zkcloud:runtime`. */
-export const log = debug('zkcloud:runtime')
+export const log = logger('zkcloud:runtime')

@@ -1,7 +1,6 @@
-import { randomInt } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { createServer, type AddressInfo, type Server } from 'node:net'
 import { hostname } from 'node:os'
+import { realEnv, type Env } from '../env.js'
 import { Kind, type Frame } from './codec.js'
 import { ProcessExitError } from './errors.js'
 import { MonitorRef, NodeId, ProcessId } from './ids.js'
@@ -9,7 +8,10 @@ import { log } from './log.js'
 import { ProcessHandle, type ProcessFunction, type ProcessHost, type SpawnOptions } from './process.js'
 import { Registry } from './registry.js'
 import { toExitReason, type DownMessage, type ExitMessage, type ExitReason } from './signals.js'
-import { Transport, type PeerDownReason } from './transport/transport.js'
+import { checkCookie } from './transport/cookie.js'
+import type { Net } from './transport/net.js'
+import { nodeNet, type NodeTlsOptions } from './transport/node-net.js'
+import { Transport, type PeerDownReason, type TransportEvents } from './transport/transport.js'
 
 /** Options of {@link Node.start}. */
 export interface NodeOptions {
@@ -24,14 +26,31 @@ export interface NodeOptions {
   readonly advertiseHost?: string
   /**
    * Shared secret. When set, both ends of every connection prove they hold it
-   * (HMAC-SHA256 over fresh nonces) before any message is accepted, and nodes
-   * without it, or with another, are refused.
+   * (HMAC-SHA256 over fresh nonces; the dialer first) before any message is
+   * accepted, and nodes without it, or with another, are refused. It must
+   * carry at least 128 bits of entropy (e.g. 32 hex digits:
+   * `randomBytes(16).toString('hex')`); a shorter one is refused with a `TypeError`.
    */
   readonly cookie?: string
+  /**
+   * Mutual TLS for every connection to and from this node: its key and
+   * certificate, and the CA a peer's certificate must chain to (PEM strings or
+   * Buffers). Peers without such a certificate, and plaintext peers, are
+   * refused; a dialer checks that the certificate of the node it dialed names
+   * the host it dialed. The cookie, if set, is still proved on top.
+   */
+  readonly tls?: NodeTlsOptions
   /** Largest frame accepted from or sent to a peer, in bytes. Default 16 MiB. */
   readonly maxFrameSize?: number
-  /** Milliseconds a connection may take to connect and authenticate. Default 5000. */
+  /** Milliseconds a connection may take to connect (TLS included) and authenticate. Default 5000. */
   readonly handshakeTimeout?: number
+  /**
+   * Inbound connections still in their handshake, in all, above which the
+   * oldest silent ones are closed. Default 256.
+   */
+  readonly maxHandshakes?: number
+  /** The same bound for the connections from one IP address. Default 64. */
+  readonly maxHandshakesPerAddress?: number
   /**
    * Bytes waiting for one peer above which `send` returns false and `drain`
    * waits. Default 1 MiB.
@@ -47,6 +66,10 @@ export interface NodeOptions {
   readonly logTrace?: (line: string) => void
   /** Receives refused and dropped connections (wrong cookie, bad frames, …) and errors thrown by listeners. */
   readonly logError?: (line: string, error?: Error) => void
+  /** Clock, timers and randomness (handshake timers, nonces, receive timeouts). Default: the real ones; the simulator passes virtual ones. */
+  readonly env?: Env
+  /** Sockets. Default: TCP, or TLS with `tls`; the simulator passes simulated ones (then `tls` must not be set). */
+  readonly net?: Net
 }
 
 /** Events of a {@link Node}; listeners must not throw (errors go to `logError`). */
@@ -73,6 +96,8 @@ const DEFAULTS = {
   port: 0,
   maxFrameSize: 16 * 1024 * 1024,
   handshakeTimeout: 5000,
+  maxHandshakes: 256,
+  maxHandshakesPerAddress: 64,
   outboundHighWaterMark: 1024 * 1024,
   maxOutboundBuffer: 64 * 1024 * 1024,
 } as const
@@ -127,51 +152,65 @@ export class Node extends EventEmitter<NodeEvents> implements AsyncDisposable {
     const host = options.host ?? DEFAULTS.host
     const port = options.port ?? DEFAULTS.port
     if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new TypeError(`invalid port ${port}`)
-    if (options.cookie !== undefined && (typeof options.cookie !== 'string' || options.cookie.length === 0)) {
-      throw new TypeError('cookie must be a non-empty string')
-    }
-    const server = createServer({ noDelay: true })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host, port }, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    if (options.cookie !== undefined) checkCookie(options.cookie)
+    const maxHandshakes = positiveInteger('maxHandshakes', options.maxHandshakes ?? DEFAULTS.maxHandshakes)
+    const maxHandshakesPerAddress = positiveInteger('maxHandshakesPerAddress', options.maxHandshakesPerAddress ?? DEFAULTS.maxHandshakesPerAddress)
+    if (options.tls !== undefined && options.net !== undefined) throw new TypeError('give tls or net, not both')
+    const env = options.env ?? realEnv
+    const net = options.net ?? nodeNet(options.tls)
     const advertised = options.advertiseHost ?? (isWildcard(host) ? hostname() : host)
-    const id = new NodeId(advertised, (server.address() as AddressInfo).port, randomInt(1, 0xffff_ffff))
-    if (options.cookie === undefined && !isLoopback(host)) {
-      process.emitWarning(
-        `zkcloud node ${id} listens on ${host} without a cookie: anyone who can reach it can message its processes`,
-        { code: 'ZKCLOUD_NO_COOKIE' },
-      )
+    const incarnation = 1 + Math.floor(env.random() * 0xffff_fffe)
+    // Transport events reach the node once it exists: no connection can open before.
+    let node: Node | null = null
+    const events: TransportEvents = {
+      frame: (from, frame) => {
+        if (node !== null) node.#onFrame(from, frame)
+      },
+      peerUp: peer => {
+        if (node !== null) node.#emit('nodeup', peer)
+      },
+      peerDown: (peer, reason) => {
+        if (node !== null) node.#onPeerDown(peer, reason)
+      },
+      problem: (text, error) => {
+        if (node === null) log('%s: %O', text, error)
+        else node.#logError(text, error)
+      },
     }
-    return new Node(id, server, options)
-  }
-
-  private constructor(id: NodeId, server: Server, options: NodeOptions) {
-    super()
-    this.id = id
-    this.#options = options
-    this.#transport = new Transport(
-      id,
-      server,
+    const transport = await Transport.start(
+      host,
+      port,
       {
         cookie: options.cookie,
         maxFrameSize: options.maxFrameSize ?? DEFAULTS.maxFrameSize,
         handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
         outboundHighWaterMark: options.outboundHighWaterMark ?? DEFAULTS.outboundHighWaterMark,
         maxOutboundBuffer: options.maxOutboundBuffer ?? DEFAULTS.maxOutboundBuffer,
+        maxHandshakes,
+        maxHandshakesPerAddress,
+        env,
+        net,
       },
-      {
-        frame: (from, frame) => this.#onFrame(from, frame),
-        peerUp: peer => this.#emit('nodeup', peer),
-        peerDown: (peer, reason) => this.#onPeerDown(peer, reason),
-        problem: (text, error) => this.#logError(text, error),
-      },
+      events,
+      bound => new NodeId(advertised, bound, incarnation),
     )
-    server.on('error', error => this.#logError('listener error', error))
+    if (options.cookie === undefined && options.tls === undefined && !isLoopback(host)) {
+      process.emitWarning(
+        `zkcloud node ${transport.self} listens on ${host} without a cookie: anyone who can reach it can message its processes`,
+        { code: 'ZKCLOUD_NO_COOKIE' },
+      )
+    }
+    node = new Node(transport, options, env)
+    return node
+  }
+
+  private constructor(transport: Transport, options: NodeOptions, env: Env) {
+    super()
+    this.id = transport.self
+    this.#options = options
+    this.#transport = transport
     this.#host = {
+      clock: env,
       send: (from, to, message) => (from.alive ? this.send(to, message) : true),
       nsend: (from, name, message) => {
         if (from.alive) this.nsend(name, message)
@@ -194,7 +233,7 @@ export class Node extends EventEmitter<NodeEvents> implements AsyncDisposable {
       link: (from, to) => this.#link(this.#entry(from), to),
       unlink: (from, to) => this.#unlink(this.#entry(from), to),
     }
-    log('node %s started', id)
+    log('node %s started', this.id)
   }
 
   /** `'running'` until `stop()` is called, `'stopped'` once it has finished. */
@@ -584,6 +623,11 @@ function wireReason(reason: ExitReason): ExitReason {
   const error = new Error(reason.message)
   error.name = reason.name
   return error
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, not ${String(value)}`)
+  return value
 }
 
 function isWildcard(host: string): boolean {

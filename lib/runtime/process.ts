@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '../env.js'
 import { ProcessExitError } from './errors.js'
 import type { MonitorRef, NodeId, ProcessId } from './ids.js'
 import { Mailbox, NOTHING, type Matcher } from './mailbox.js'
@@ -83,6 +84,8 @@ export interface Process {
 
 /** What a process needs from its node. */
 export interface ProcessHost {
+  /** Time for receive timeouts. */
+  readonly clock: Clock
   send(from: ProcessHandle, to: ProcessId, message: unknown): boolean
   nsend(from: ProcessHandle, name: string, message: unknown): void
   nsendRemote(from: ProcessHandle, node: NodeId, name: string, message: unknown): boolean
@@ -99,7 +102,7 @@ interface Waiter {
   readonly match: Matcher | undefined
   readonly resolve: (message: unknown) => void
   readonly reject: (error: unknown) => void
-  timer: NodeJS.Timeout | undefined
+  timer: Timer | undefined
 }
 
 /** The runtime's side of a process: mailbox, receive, lifecycle. */
@@ -157,11 +160,11 @@ export class ProcessHandle implements Process {
     const waiting = new Promise<T>((resolve, reject) => {
       const waiter: Waiter = { match, resolve: resolve as (message: unknown) => void, reject, timer: undefined }
       if (timeout !== undefined && Number.isFinite(timeout)) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.#host.clock.setTimer(timeout, () => {
           if (this.#waiter !== waiter) return
           this.#waiter = null
           resolve(undefined as T)
-        }, timeout)
+        })
       }
       this.#waiter = waiter
     })
@@ -250,7 +253,7 @@ export class ProcessHandle implements Process {
 
   #settle(waiter: Waiter): void {
     this.#waiter = null
-    clearTimeout(waiter.timer)
+    waiter.timer?.cancel()
   }
 }
 

@@ -3,8 +3,9 @@ import { connect } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isDown, type DownMessage, type ProcessId } from '../../lib/runtime/index.js'
-import { collector, sleep, startChildNode, until, withNodes, within, type ChildNode } from './support.js'
+import { collector, newCookie, sleep, startChildNode, until, withNodes, within, type ChildNode } from './support.js'
 
+const secret = newCookie()
 const test = suite('nodes in separate OS processes')
 
 /** Starts child nodes, runs `body`, and kills the children whatever happens. */
@@ -97,8 +98,8 @@ test('kill -9 of a remote node process: monitors hear disconnect, links propagat
   ))
 
 test('a cookie mismatch across processes lets nothing through', () =>
-  withChildren([{ cookie: 'child-secret' }], child =>
-    withNodes([{ cookie: 'parent-secret' }], async ({ node, errors }) => {
+  withChildren([{ cookie: newCookie() }], child =>
+    withNodes([{ cookie: newCookie() }], async ({ node, errors }) => {
       const out = collector(node)
       const down = new Promise<DownMessage>(resolve => node.monitor(child.echo, resolve))
       node.nsendRemote(child.id, 'echo', { reply: out.pid, body: 'must not arrive' })
@@ -110,8 +111,8 @@ test('a cookie mismatch across processes lets nothing through', () =>
   ))
 
 test('garbage sent to a child node drops that connection only', () =>
-  withChildren([{ cookie: 'secret' }], child =>
-    withNodes([{ cookie: 'secret' }], async ({ node }) => {
+  withChildren([{ cookie: secret }], child =>
+    withNodes([{ cookie: secret }], async ({ node }) => {
       for (const garbage of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0, 0, 0, 2, 0x93, 0x01])]) {
         const socket = connect({ host: child.id.host, port: child.id.port })
         socket.on('error', () => undefined)

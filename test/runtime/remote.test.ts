@@ -3,8 +3,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Kind } from '../../lib/runtime/codec.js'
 import { isDown, isExit, Node, NodeId, ProcessId, type DownMessage } from '../../lib/runtime/index.js'
-import { collector, RawPeer, sleep, until, withNodes, within } from './support.js'
+import { collector, newCookie, RawPeer, sleep, until, withNodes, within } from './support.js'
 
+const secret = newCookie()
 const test = suite('processes across nodes (one OS process)')
 
 interface Request {
@@ -244,7 +245,7 @@ test('ordering under load: every sender’s messages arrive in order', () =>
 
 test('simultaneous first sends in both directions share one connection', async () => {
   for (let round = 0; round < 10; round++) {
-    await withNodes([{ cookie: 'c' }, { cookie: 'c' }], async ({ node: a, errors: aErrors }, { node: b, errors: bErrors }) => {
+    await withNodes([{ cookie: secret }, { cookie: secret }], async ({ node: a, errors: aErrors }, { node: b, errors: bErrors }) => {
       const outA = collector(a)
       const outB = collector(b)
       const ups = { a: 0, b: 0 }

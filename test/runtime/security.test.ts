@@ -4,9 +4,10 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Kind } from '../../lib/runtime/codec.js'
 import { Node, ProcessId, type DownMessage } from '../../lib/runtime/index.js'
-import { assertServes, collector, RawPeer, servedThroughout, sleep, until, withNodes, within } from './support.js'
+import { assertServes, collector, newCookie, RawPeer, servedThroughout, sleep, until, withNodes, within } from './support.js'
 
 const test = suite('bad input and security')
+const secret = newCookie()
 
 /** Opens a bare socket to `node`, writes `bytes`, and resolves once the node has closed it. */
 async function sendRaw(node: Node, bytes: Buffer): Promise<void> {
@@ -29,8 +30,9 @@ function frameOf(body: Buffer): Buffer {
   return Buffer.concat([header, body])
 }
 
+const [alpha, beta] = [newCookie(), newCookie()]
 test('a wrong cookie is refused both ways with a logged reason, and no message gets through', () =>
-  withNodes([{ cookie: 'alpha' }, { cookie: 'beta' }], async ({ node: a, errors: aErrors }, { node: b, errors: bErrors }) => {
+  withNodes([{ cookie: alpha }, { cookie: beta }], async ({ node: a, errors: aErrors }, { node: b, errors: bErrors }) => {
     const inB = collector(b)
     const inA = collector(a)
     const downFromA = new Promise<DownMessage>(resolve => a.monitor(inB.pid, resolve))
@@ -45,12 +47,12 @@ test('a wrong cookie is refused both ways with a logged reason, and no message g
     assert.ok(aErrors.some(line => line.includes('cookie mismatch: ') && line.includes(b.id.key)), aErrors.join('\n'))
     assert.ok(bErrors.some(line => line.includes('refused the connection: cookie mismatch')), bErrors.join('\n'))
     assert.equal([a.peers(), b.peers()], [[], []])
-    await assertServes(a, 'alpha')
-    await assertServes(b, 'beta')
+    await assertServes(a, alpha)
+    await assertServes(b, beta)
   }))
 
 test('a node without a cookie cannot talk to one with a cookie, either way', () =>
-  withNodes([{}, { cookie: 'secret' }], async ({ node: open, errors: openErrors }, { node: closed, errors: closedErrors }) => {
+  withNodes([{}, { cookie: secret }], async ({ node: open, errors: openErrors }, { node: closed, errors: closedErrors }) => {
     const inClosed = collector(closed)
     const inOpen = collector(open)
     open.send(inClosed.pid, 'no')
@@ -61,12 +63,12 @@ test('a node without a cookie cannot talk to one with a cookie, either way', () 
     assert.ok(closedErrors.some(line => line.includes('no cookie proof')), closedErrors.join('\n'))
     assert.ok(closedErrors.some(line => line.includes('has no cookie')), closedErrors.join('\n'))
     assert.ok(openErrors.some(line => line.includes('a cookie is required')), openErrors.join('\n'))
-    await assertServes(closed, 'secret')
+    await assertServes(closed, secret)
   }))
 
 test('garbage before the handshake drops that connection only', () =>
-  withNodes([{ cookie: 'secret' }], async ({ node, errors }) =>
-    servedThroughout(node, 'secret', async () => {
+  withNodes([{ cookie: secret }], async ({ node, errors }) =>
+    servedThroughout(node, secret, async () => {
       await sendRaw(node, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
       await logged(errors, 'exceeds the limit')
       await sendRaw(node, frameOf(Buffer.from([0x93, 0x01])))

@@ -1,11 +1,12 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { decodeValue, encodeFrame } from '../../lib/runtime/codec.js'
 import { Node, NodeId, ProcessId, type NodeOptions, type Process } from '../../lib/runtime/index.js'
 import { FrameDecoder } from '../../lib/runtime/transport/framing.js'
-import { AcceptHandshake, DialHandshake, type HandshakeStep } from '../../lib/runtime/transport/handshake.js'
+import { AcceptHandshake, DialHandshake, NONCE_SIZE, type HandshakeContext, type HandshakeStep } from '../../lib/runtime/transport/handshake.js'
 
 /** Rejects with `what` if `promise` takes longer than `ms`; the timer never outlives the promise. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -18,6 +19,11 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** A fresh random cookie with 128 bits of entropy, as users should make them. */
+export function newCookie(): string {
+  return randomBytes(16).toString('hex')
 }
 
 /** Resolves after `ms` milliseconds. */
@@ -159,7 +165,7 @@ export class RawPeer {
     const socket = connect({ host: target.host, port: target.port })
     await once(socket, 'connect')
     const peer = new RawPeer(socket, id)
-    const handshake = new DialHandshake(id, target, options.cookie)
+    const handshake = new DialHandshake(handshakeContext(id, options.cookie), target)
     peer.sendValue(handshake.hello())
     await peer.#handshake(step => handshake.receive(step), 'open')
     return peer
@@ -179,7 +185,7 @@ export class RawPeer {
     const waiting: ((peer: Promise<RawPeer>) => void)[] = []
     server.on('connection', (socket: Socket) => {
       const peer = new RawPeer(socket, id)
-      const handshake = new AcceptHandshake(id, options.cookie)
+      const handshake = new AcceptHandshake(handshakeContext(id, options.cookie))
       const done = peer
         .#handshake(frame => {
           const step = handshake.receive(frame)
@@ -231,7 +237,7 @@ export class RawPeer {
       const onData = (chunk: Buffer): void => {
         decoder.push(chunk, (buffer, start, end) => {
           const result = step(decodeValue(buffer, start, end))
-          if (result.kind === 'reply') this.sendValue(result.frame)
+          if (result.kind === 'reply' || result.kind === 'hello') this.sendValue(result.frame)
           else if (result.kind === goal) {
             this.socket.off('data', onData)
             resolve()
@@ -251,6 +257,11 @@ export class RawPeer {
   }
 }
 
+/** What a hand-driven handshake needs: a fresh nonce, no TLS. */
+export function handshakeContext(self: NodeId, cookie: string | undefined): HandshakeContext {
+  return { self, cookie, nonce: randomBytes(NONCE_SIZE), binding: undefined }
+}
+
 const FIXTURE = fileURLToPath(new URL('./fixtures/node-process.js', import.meta.url))
 
 /** A node running in a child OS process (see fixtures/node-process.ts). */
@@ -263,9 +274,19 @@ export interface ChildNode {
   kill(): Promise<void>
 }
 
-/** Starts a node in a child process; `options` go to `Node.start` there. */
-export async function startChildNode(options: { port?: number; cookie?: string } = {}): Promise<ChildNode> {
-  const child = fork(FIXTURE, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+/** Options of a child node: what `Node.start` takes that JSON can carry. */
+export type ChildNodeOptions = Pick<NodeOptions, 'port' | 'cookie' | 'handshakeTimeout' | 'maxHandshakes' | 'maxHandshakesPerAddress'>
+
+/**
+ * Starts a node in a child process; `options` go to `Node.start` there. With
+ * `fdLimit`, the child may open at most that many file descriptors (`ulimit -n`).
+ */
+export async function startChildNode(options: ChildNodeOptions = {}, limits: { fdLimit?: number } = {}): Promise<ChildNode> {
+  const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc']
+  const child =
+    limits.fdLimit === undefined
+      ? fork(FIXTURE, [JSON.stringify(options)], { stdio })
+      : spawn('sh', ['-c', `ulimit -n ${limits.fdLimit} && exec "$0" "$@"`, process.execPath, FIXTURE, JSON.stringify(options)], { stdio })
   const exited = once(child, 'exit')
   const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {

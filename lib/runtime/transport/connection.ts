@@ -1,20 +1,27 @@
-import type { Socket } from 'node:net'
 import { asFrame, decodeValue, encodeFrame, type Frame } from '../codec.js'
+import type { Env, Timer } from '../../env.js'
 import { TransportError } from '../errors.js'
 import { log } from '../log.js'
 import type { NodeId } from '../ids.js'
 import { FrameDecoder } from './framing.js'
-import { AcceptHandshake, DialHandshake, HANDSHAKE_MAX_FRAME, type HandshakeStep } from './handshake.js'
+import { AcceptHandshake, DialHandshake, HANDSHAKE_MAX_FRAME, NONCE_SIZE, type HandshakeContext, type HandshakeStep } from './handshake.js'
+import type { LinkEvents, LinkSocket } from './net.js'
 
 /** How long a closing connection waits for the peer to close its side. */
 const LINGER_MS = 2000
-const KEEPALIVE_MS = 15_000
 
-/** Limits a connection enforces. */
-export interface ConnectionLimits {
+/** What every connection of a transport shares. */
+export interface ConnectionSetup {
+  readonly self: NodeId
+  readonly cookie: string | undefined
+  readonly env: Env
   readonly maxFrameSize: number
+  /** Milliseconds a connection may take to connect (TLS included) and authenticate. */
   readonly handshakeTimeout: number
 }
+
+/** Which end of the connection this node is. */
+export type Side = { readonly kind: 'dial'; readonly expected: NodeId } | { readonly kind: 'accept' }
 
 /**
  * Why a connection closed: the peer or we ended it; it broke the protocol
@@ -29,6 +36,8 @@ export type CloseCause =
 
 /** What a connection reports to its transport. */
 export interface ConnectionHandler {
+  /** Acceptor: the dialer sent a well-formed hello. */
+  greeted(connection: Connection): void
   /** Acceptor: the dialer proved itself; call `welcome()` or `refuse()` now. */
   authenticated(connection: Connection, peer: NodeId): void
   /** The handshake is complete; frames may flow both ways. */
@@ -41,58 +50,73 @@ export interface ConnectionHandler {
 }
 
 /**
- * One TCP connection to another node: handshake, framing, decoding. Writing
+ * Where a connection is. Each state holds what it owns; {@link Connection.#enter}
+ * is the only place that changes state, and it cancels the timer of the state left.
+ * - `handshaking`: connecting and authenticating, bounded by the handshake
+ *   timer; `handshake` is null until the socket is ready;
+ * - `open`: frames flow;
+ * - `closing`: ended (the linger timer destroys the socket if the peer does
+ *   not close its side) or destroyed (no timer), waiting for the socket's close;
+ * - `closed`: the socket is closed.
+ */
+type ConnectionState =
+  | { readonly kind: 'handshaking'; readonly timer: Timer; handshake: DialHandshake | AcceptHandshake | null }
+  | { readonly kind: 'open' }
+  | { readonly kind: 'closing'; readonly timer: Timer | null; cause: CloseCause }
+  | { readonly kind: 'closed'; readonly cause: CloseCause }
+
+/**
+ * One connection to another node: handshake, framing, decoding. Writing
  * and coalescing belong to the transport; a connection only passes bytes on.
  */
 export class Connection {
-  state: 'handshaking' | 'open' | 'closing' | 'closed' = 'handshaking'
   /** Outbound: the node dialed; inbound: the dialer, once authenticated. */
   peer: NodeId | null
-  readonly #socket: Socket
-  readonly #handshake: DialHandshake | AcceptHandshake
+  readonly side: Side
+  /** The peer's address as the socket sees it, for logs. */
+  readonly remoteAddress: string
+  readonly #socket: LinkSocket
+  readonly #setup: ConnectionSetup
   readonly #handler: ConnectionHandler
-  readonly #limits: ConnectionLimits
   readonly #decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME)
-  #cause: CloseCause = { kind: 'ended' }
-  #timer: NodeJS.Timeout
-  #resolveClosed!: () => void
-  /** Resolves once the socket has closed. */
-  readonly closed = new Promise<void>(resolve => {
-    this.#resolveClosed = resolve
-  })
-  #resolveSettled!: () => void
-  /** Resolves once the handshake is over: the connection opened, or closed (the handshake timeout bounds it). */
-  readonly settled = new Promise<void>(resolve => {
-    this.#resolveSettled = resolve
-  })
+  #state: ConnectionState
+  /** Callers of `settled()` and `closed()`; made on first need (most connections have none). */
+  #settledWaiters: (() => void)[] | null = null
+  #closedWaiters: (() => void)[] | null = null
 
-  constructor(socket: Socket, handshake: DialHandshake | AcceptHandshake, limits: ConnectionLimits, handler: ConnectionHandler) {
+  constructor(socket: LinkSocket, side: Side, setup: ConnectionSetup, handler: ConnectionHandler) {
     this.#socket = socket
-    this.#handshake = handshake
+    this.side = side
+    this.#setup = setup
     this.#handler = handler
-    this.#limits = limits
-    this.peer = handshake instanceof DialHandshake ? handshake.expected : null
-    this.remoteAddress = `${socket.remoteAddress ?? this.peer?.host}:${socket.remotePort ?? this.peer?.port}`
-    this.#timer = setTimeout(() => this.destroy(new TransportError('handshake timed out')), limits.handshakeTimeout).unref()
-    socket.setNoDelay(true)
-    socket.setKeepAlive(true, KEEPALIVE_MS)
-    socket.on('data', this.#onData)
-    socket.on('drain', () => this.#handler.drain(this))
-    socket.on('error', (error: Error) => {
-      // Errors of a connection we are already closing (a reset answering our end) change nothing.
-      if (this.state !== 'closing') this.destroy(error)
-    })
-    socket.on('close', this.#onClose)
-    if (handshake instanceof DialHandshake) socket.once('connect', () => this.#send(handshake.hello()))
+    this.peer = side.kind === 'dial' ? side.expected : null
+    this.remoteAddress = side.kind === 'dial' ? `${side.expected.host}:${side.expected.port}` : `${socket.remoteAddress}:${socket.remotePort}`
+    const timer = setup.env.setTimer(setup.handshakeTimeout, () => this.destroy(new TransportError('handshake timed out'))).unref()
+    this.#state = { kind: 'handshaking', timer, handshake: null }
+    socket.attach(this.#events)
+  }
+
+  /** Resolves once the handshake is over: the connection opened, or is closing (the handshake timeout bounds it). */
+  settled(): Promise<void> {
+    if (this.#state.kind !== 'handshaking') return Promise.resolve()
+    return new Promise(resolve => (this.#settledWaiters ??= []).push(resolve))
+  }
+
+  /** Resolves once the socket has closed. */
+  closed(): Promise<void> {
+    if (this.#state.kind === 'closed') return Promise.resolve()
+    return new Promise(resolve => (this.#closedWaiters ??= []).push(resolve))
+  }
+
+  /** Where the connection is: `handshaking`, `open`, `closing` or `closed`. */
+  get state(): ConnectionState['kind'] {
+    return this.#state.kind
   }
 
   /** Whether this node dialed the connection. */
   get outbound(): boolean {
-    return this.#handshake instanceof DialHandshake
+    return this.side.kind === 'dial'
   }
-
-  /** The peer's address as the socket sees it, for logs. */
-  readonly remoteAddress: string
 
   /** Bytes handed to the socket and not yet written to the kernel. */
   get writableLength(): number {
@@ -101,19 +125,23 @@ export class Connection {
 
   /** Acceptor: admits the authenticated dialer. */
   welcome(): void {
-    this.#send((this.#handshake as AcceptHandshake).welcome())
+    const state = this.#state
+    if (state.kind !== 'handshaking' || !(state.handshake instanceof AcceptHandshake)) return
+    this.#send(state.handshake.welcome())
     this.#open()
   }
 
   /** Acceptor: turns the authenticated dialer away and closes. */
   refuse(reason: string): void {
-    this.#send((this.#handshake as AcceptHandshake).refuse(reason))
+    const state = this.#state
+    if (state.kind !== 'handshaking' || !(state.handshake instanceof AcceptHandshake)) return
+    this.#send(state.handshake.refuse(reason))
     this.end()
   }
 
   /** Writes coalesced frames; returns false when the socket's buffer is full. */
   write(chunks: readonly Buffer[]): boolean {
-    if (this.state !== 'open') return true
+    if (this.#state.kind !== 'open') return true
     if (chunks.length === 1) return this.#socket.write(chunks[0] as Buffer)
     this.#socket.cork()
     let ok = true
@@ -122,21 +150,39 @@ export class Connection {
     return ok
   }
 
-  /** Closes after what was written has been sent; destroys if the peer lingers. */
-  end(): void {
-    if (this.state === 'closing' || this.state === 'closed') return
-    this.state = 'closing'
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => this.#socket.destroy(), LINGER_MS).unref()
+  /** Closes after what was written has been sent, for `cause`; destroys if the peer lingers. */
+  end(cause: CloseCause = { kind: 'ended' }): void {
+    const kind = this.#state.kind
+    if (kind === 'closing' || kind === 'closed') return
+    this.#enter({ kind: 'closing', timer: this.#setup.env.setTimer(LINGER_MS, () => this.#socket.destroy()).unref(), cause })
     this.#socket.end()
   }
 
   /** Closes at once, for `error` if given. */
   destroy(error?: Error): void {
-    if (this.state === 'closed') return
-    if (error !== undefined && this.#cause.kind === 'ended') this.#cause = { kind: 'error', error }
-    this.state = 'closing'
+    const state = this.#state
+    if (state.kind === 'closed') return
+    const cause: CloseCause = error === undefined ? { kind: 'ended' } : { kind: 'error', error }
+    if (state.kind === 'closing') {
+      if (state.cause.kind === 'ended') state.cause = cause
+    } else {
+      this.#enter({ kind: 'closing', timer: null, cause })
+    }
     this.#socket.destroy()
+  }
+
+  /** The only place that assigns `#state`: leaves the current state (cancelling its timer) and enters `next`. */
+  #enter(next: ConnectionState): void {
+    const left = this.#state
+    if ((left.kind === 'handshaking' || left.kind === 'closing') && left.timer !== null) left.timer.cancel()
+    this.#state = next
+    if (left.kind === 'handshaking') for (const resolve of this.#settledWaiters ?? []) resolve()
+    if (next.kind === 'closed') for (const resolve of this.#closedWaiters ?? []) resolve()
+  }
+
+  #context(): HandshakeContext {
+    const { self, cookie, env } = this.#setup
+    return { self, cookie, nonce: env.randomBytes(NONCE_SIZE), binding: this.#socket.channelBinding() }
   }
 
   #send(frame: unknown): void {
@@ -144,40 +190,62 @@ export class Connection {
   }
 
   #open(): void {
-    clearTimeout(this.#timer)
-    this.state = 'open'
-    this.#decoder.maxFrameSize = this.#limits.maxFrameSize
+    this.#enter({ kind: 'open' })
+    this.#socket.established()
+    this.#decoder.maxFrameSize = this.#setup.maxFrameSize
     this.#handler.open(this)
-    this.#resolveSettled()
   }
 
-  readonly #onData = (chunk: Buffer): void => {
-    try {
-      this.#decoder.push(chunk, this.#onFrame)
-    } catch (error) {
-      this.destroy(error as Error)
-    }
+  readonly #events: LinkEvents = {
+    ready: () => {
+      const state = this.#state
+      const side = this.side
+      if (state.kind !== 'handshaking' || state.handshake !== null || side.kind !== 'dial') return
+      const handshake = new DialHandshake(this.#context(), side.expected)
+      state.handshake = handshake
+      this.#send(handshake.hello())
+    },
+    data: chunk => {
+      try {
+        this.#decoder.push(chunk, this.#onFrame)
+      } catch (error) {
+        this.destroy(error as Error)
+      }
+    },
+    drain: () => this.#handler.drain(this),
+    error: error => {
+      // Errors of a connection we are already closing (a reset answering our end) change nothing.
+      if (this.#state.kind !== 'closing') this.destroy(error)
+    },
+    close: () => this.#onClose(),
   }
 
   readonly #onFrame = (buffer: Buffer, start: number, end: number): boolean => {
     const value = decodeValue(buffer, start, end)
-    if (this.state === 'open') {
+    const state = this.#state
+    if (state.kind === 'open') {
       this.#handler.frame(this, asFrame(value))
-      return this.state === 'open'
+      return this.#state.kind === 'open'
     }
-    if (this.state !== 'handshaking') return false
-    this.#step(this.#handshake.receive(value))
-    return this.#reading()
-  }
-
-  #reading(): boolean {
-    return this.state === 'open' || this.state === 'handshaking'
+    if (state.kind !== 'handshaking') return false
+    // An acceptor draws its nonce only once a first frame arrives: silent sockets cost less.
+    if (state.handshake === null) {
+      if (this.side.kind === 'dial') return false
+      state.handshake = new AcceptHandshake(this.#context())
+    }
+    this.#step(state.handshake.receive(value))
+    const now = this.#state.kind
+    return now === 'open' || now === 'handshaking'
   }
 
   #step(step: HandshakeStep): void {
     switch (step.kind) {
       case 'reply':
         this.#send(step.frame)
+        return
+      case 'hello':
+        this.#send(step.frame)
+        this.#handler.greeted(this)
         return
       case 'authenticated':
         this.peer = step.peer
@@ -187,33 +255,30 @@ export class Connection {
         this.#open()
         return
       case 'yield':
-        this.#cause = { kind: 'yielded' }
-        this.end()
+        this.end({ kind: 'yielded' })
         return
       case 'stale':
-        this.#cause = { kind: 'stale' }
-        this.end()
+        this.end({ kind: 'stale' })
         return
       case 'fail':
         if (step.frame !== undefined) {
-          this.#cause = { kind: 'error', error: step.error }
           this.#send(step.frame)
-          this.end()
+          this.end({ kind: 'error', error: step.error })
         } else {
           this.destroy(step.error)
         }
     }
   }
 
-  readonly #onClose = (): void => {
-    clearTimeout(this.#timer)
-    if (this.state === 'handshaking') {
-      if (this.outbound) this.#cause = { kind: 'error', error: new TransportError('closed by the peer during the handshake') }
+  #onClose(): void {
+    const state = this.#state
+    if (state.kind === 'closed') return
+    let cause: CloseCause = state.kind === 'closing' ? state.cause : { kind: 'ended' }
+    if (state.kind === 'handshaking') {
+      if (this.outbound) cause = { kind: 'error', error: new TransportError('closed by the peer during the handshake') }
       else log('connection from %s closed during the handshake', this.remoteAddress)
     }
-    this.state = 'closed'
-    this.#resolveClosed()
-    this.#resolveSettled()
-    this.#handler.closed(this, this.#cause)
+    this.#enter({ kind: 'closed', cause })
+    this.#handler.closed(this, cause)
   }
 }

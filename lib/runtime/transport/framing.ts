@@ -19,7 +19,8 @@ export type FrameHandler = (buffer: Buffer, start: number, end: number) => boole
 export class FrameDecoder {
   /** The largest body accepted; may be raised once the peer is trusted. */
   maxFrameSize: number
-  #header = Buffer.alloc(HEADER_SIZE)
+  /** A length prefix split across chunks; made on first need (most connections never split one). */
+  #header: Buffer | null = null
   #headerFilled = 0
   #body: Buffer | null = null
   #bodyFilled = 0
@@ -60,12 +61,13 @@ export class FrameDecoder {
   #continue(chunk: Buffer, onFrame: FrameHandler): number {
     let at = 0
     if (this.#body === null) {
+      const header = (this.#header ??= Buffer.alloc(HEADER_SIZE))
       const wanted = HEADER_SIZE - this.#headerFilled
-      const copied = chunk.copy(this.#header, this.#headerFilled, 0, Math.min(wanted, chunk.length))
+      const copied = chunk.copy(header, this.#headerFilled, 0, Math.min(wanted, chunk.length))
       this.#headerFilled += copied
       at = copied
       if (this.#headerFilled < HEADER_SIZE) return -1
-      const size = this.#header.readUInt32BE(0)
+      const size = header.readUInt32BE(0)
       this.#checkSize(size)
       this.#headerFilled = 0
       this.#body = Buffer.allocUnsafe(size)
@@ -83,7 +85,7 @@ export class FrameDecoder {
   #keep(chunk: Buffer, at: number): void {
     const rest = chunk.length - at
     if (rest < HEADER_SIZE) {
-      this.#headerFilled = chunk.copy(this.#header, 0, at)
+      this.#headerFilled = chunk.copy((this.#header ??= Buffer.alloc(HEADER_SIZE)), 0, at)
       return
     }
     const size = chunk.readUInt32BE(at)

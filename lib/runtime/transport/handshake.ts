@@ -1,24 +1,40 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { TransportError } from '../errors.js'
 import { NodeId } from '../ids.js'
 
 /** Identifies the protocol in the first frame a dialer sends. */
 export const PROTOCOL = 'zkcloud'
-/** Bumped on any incompatible change of frames or handshake. */
-export const PROTOCOL_VERSION = 1
+/**
+ * Bumped on any incompatible change of frames or handshake. 2: the dialer
+ * proves the cookie first; the acceptor proves it in its welcome.
+ */
+export const PROTOCOL_VERSION = 2
 /** Handshake frames are small; anything larger before authentication is hostile. */
 export const HANDSHAKE_MAX_FRAME = 1024
 /** Why an acceptor refuses a dialer whose own connection loses a simultaneous connect. */
 export const REFUSE_SIMULTANEOUS = 'simultaneous'
+/** Bytes of a nonce and of a proof. */
+export const NONCE_SIZE = 32
 
-const NONCE_SIZE = 32
+/** What a handshake needs from its connection. */
+export interface HandshakeContext {
+  /** This node. */
+  readonly self: NodeId
+  /** The shared secret, if this node has one. */
+  readonly cookie: string | undefined
+  /** A fresh random nonce ({@link NONCE_SIZE} bytes). */
+  readonly nonce: Buffer
+  /** The TLS session's exporter value (see `LinkSocket.channelBinding`), bound into every proof. */
+  readonly binding: Buffer | undefined
+}
 
 /**
  * What to do after feeding a handshake frame:
  * - `reply`: send `frame`, wait for the next one;
+ * - `hello` (acceptor): a well-formed hello arrived; send `frame`;
  * - `authenticated` (acceptor): the dialer proved itself; answer with
  *   {@link AcceptHandshake.welcome} or {@link AcceptHandshake.refuse};
- * - `open` (dialer): welcomed, messages may flow;
+ * - `open` (dialer): welcomed by a node that proved the cookie: messages may flow;
  * - `yield` (dialer): refused because the peer's own connection to us wins a
  *   simultaneous connect; expect that one instead;
  * - `stale` (dialer): another run of the node answers at that address, so the
@@ -27,6 +43,7 @@ const NONCE_SIZE = 32
  */
 export type HandshakeStep =
   | { readonly kind: 'reply'; readonly frame: unknown }
+  | { readonly kind: 'hello'; readonly frame: unknown }
   | { readonly kind: 'authenticated'; readonly peer: NodeId }
   | { readonly kind: 'open'; readonly peer: NodeId }
   | { readonly kind: 'yield'; readonly peer: NodeId }
@@ -36,58 +53,72 @@ export type HandshakeStep =
 type NodeTuple = [host: string, port: number, incarnation: number]
 
 /**
- * The dialing side: `hello` → (`challenge`) → `proof` → (`welcome` | `refuse`).
- * With a cookie, each side proves it holds the cookie with an HMAC-SHA256 over
- * both fresh nonces, both node ids and its role, so proofs can be neither
- * replayed nor reflected.
+ * The dialing side, as in Erlang's distribution handshake the first to prove
+ * the cookie:
+ *
+ *     dialer    hello      [PROTOCOL, VERSION, 'hello', dialer id, dialer nonce]
+ *     acceptor  challenge  ['challenge', acceptor id, acceptor nonce, has a cookie]
+ *     dialer    proof      ['proof', HMAC(cookie, 'dialer', …) | null]
+ *     acceptor  welcome    ['welcome', HMAC(cookie, 'acceptor', …) | null]  or  ['refuse', reason]
+ *
+ * Each proof is HMAC-SHA256 over the protocol, the prover's role, both node
+ * ids, both fresh nonces and the TLS exporter value if any, so proofs can be
+ * neither replayed, reflected nor relayed to another TLS session. The acceptor
+ * sends nothing derived from the cookie until the dialer has proved it: a
+ * probe that proves nothing learns nothing to guess the cookie from.
  */
 export class DialHandshake {
-  state: 'hello' | 'challenged' | 'done' = 'hello'
-  readonly #nonce = randomBytes(NONCE_SIZE)
+  state: 'hello' | 'proved' | 'done' = 'hello'
+  #peerNonce: Buffer | null = null
 
   constructor(
-    readonly self: NodeId,
+    readonly context: HandshakeContext,
     readonly expected: NodeId,
-    readonly cookie: string | undefined,
   ) {}
 
   /** The first frame to send once connected. */
   hello(): unknown {
-    return [PROTOCOL, PROTOCOL_VERSION, 'hello', tuple(this.self), this.#nonce]
+    return [PROTOCOL, PROTOCOL_VERSION, 'hello', tuple(this.context.self), this.context.nonce]
   }
 
   receive(frame: unknown): HandshakeStep {
     if (this.state === 'hello') return this.#challenge(frame)
-    if (this.state === 'challenged') return this.#verdict(frame)
+    if (this.state === 'proved') return this.#verdict(frame)
     return fail('handshake frame after the handshake')
   }
 
   #challenge(frame: unknown): HandshakeStep {
     if (!Array.isArray(frame) || frame[0] === 'refuse') return this.#refused(frame)
-    const [tag, nodeFields, nonce, proof] = frame
-    if (frame.length !== 4 || tag !== 'challenge' || !is32Bytes(nonce)) return fail('malformed challenge')
+    this.state = 'done'
+    const [tag, nodeFields, nonce, cookieRequired] = frame
+    if (frame.length !== 4 || tag !== 'challenge' || !is32Bytes(nonce) || typeof cookieRequired !== 'boolean') return fail('malformed challenge')
     const peer = toNodeId(nodeFields)
     if (peer === null) return fail('malformed node id in challenge')
     if (peer.host !== this.expected.host || peer.port !== this.expected.port) {
       return fail(`dialed ${this.expected.key} but ${peer.key} answered`)
     }
-    this.state = 'done'
     if (peer.incarnation !== this.expected.incarnation) return { kind: 'stale', peer }
-    if (this.cookie !== undefined) {
-      if (!is32Bytes(proof)) return fail(`${peer.key} has no cookie`, ['refuse', 'a cookie is required'])
-      const expected = prove(this.cookie, 'acceptor', this.self, peer, this.#nonce, nonce)
-      if (!timingSafeEqual(proof, expected)) {
-        return fail(`cookie mismatch: ${peer.key} proved a different cookie`, ['refuse', 'cookie mismatch'])
-      }
-    }
-    this.state = 'challenged'
-    const ours = this.cookie === undefined ? null : prove(this.cookie, 'dialer', this.self, peer, this.#nonce, nonce)
-    return { kind: 'reply', frame: ['proof', ours] }
+    const { cookie, self } = this.context
+    if (cookie !== undefined && !cookieRequired) return fail(`${peer.key} has no cookie`, ['refuse', 'a cookie is required'])
+    this.state = 'proved'
+    this.#peerNonce = Buffer.from(nonce)
+    const proof = cookie === undefined ? null : prove(this.context, 'dialer', self, peer, this.context.nonce, this.#peerNonce)
+    return { kind: 'reply', frame: ['proof', proof] }
   }
 
   #verdict(frame: unknown): HandshakeStep {
     this.state = 'done'
-    if (Array.isArray(frame) && frame.length === 1 && frame[0] === 'welcome') return { kind: 'open', peer: this.expected }
+    if (Array.isArray(frame) && frame.length === 2 && frame[0] === 'welcome') {
+      const { cookie, self, nonce } = this.context
+      if (cookie !== undefined) {
+        const proof: unknown = frame[1]
+        const expected = prove(this.context, 'acceptor', self, this.expected, nonce, this.#peerNonce as Buffer)
+        if (!is32Bytes(proof) || !timingSafeEqual(proof, expected)) {
+          return fail(`cookie mismatch: ${this.expected.key} welcomed us without proving the cookie`)
+        }
+      }
+      return { kind: 'open', peer: this.expected }
+    }
     if (Array.isArray(frame) && frame[0] === 'refuse' && frame[1] === REFUSE_SIMULTANEOUS) {
       return { kind: 'yield', peer: this.expected }
     }
@@ -106,14 +137,10 @@ export class DialHandshake {
 /** The accepting side; see {@link DialHandshake}. */
 export class AcceptHandshake {
   state: 'hello' | 'challenged' | 'authenticated' | 'done' = 'hello'
-  readonly #nonce = randomBytes(NONCE_SIZE)
   #peer: NodeId | null = null
   #peerNonce: Buffer | null = null
 
-  constructor(
-    readonly self: NodeId,
-    readonly cookie: string | undefined,
-  ) {}
+  constructor(readonly context: HandshakeContext) {}
 
   receive(frame: unknown): HandshakeStep {
     if (this.state === 'hello') return this.#hello(frame)
@@ -122,10 +149,12 @@ export class AcceptHandshake {
     return fail('unexpected frame during the handshake')
   }
 
-  /** The frame admitting an authenticated dialer. */
+  /** The frame admitting an authenticated dialer: it carries this node's own proof. */
   welcome(): unknown {
     this.state = 'done'
-    return ['welcome']
+    const { cookie, self, nonce } = this.context
+    const peer = this.#peer as NodeId
+    return ['welcome', cookie === undefined ? null : prove(this.context, 'acceptor', peer, self, this.#peerNonce as Buffer, nonce)]
   }
 
   /** The frame turning an authenticated dialer away, e.g. with {@link REFUSE_SIMULTANEOUS}. */
@@ -144,12 +173,12 @@ export class AcceptHandshake {
     }
     const peer = toNodeId(frame[3])
     if (peer === null || !is32Bytes(frame[4])) return fail('malformed hello')
-    if (peer.equals(this.self)) return fail('peer claims to be this node', ['refuse', 'same node id'])
+    const { self, nonce, cookie } = this.context
+    if (peer.equals(self)) return fail('peer claims to be this node', ['refuse', 'same node id'])
     this.#peer = peer
     this.#peerNonce = Buffer.from(frame[4])
     this.state = 'challenged'
-    const proof = this.cookie === undefined ? null : prove(this.cookie, 'acceptor', peer, this.self, this.#peerNonce, this.#nonce)
-    return { kind: 'reply', frame: ['challenge', tuple(this.self), this.#nonce, proof] }
+    return { kind: 'hello', frame: ['challenge', tuple(self), nonce, cookie !== undefined] }
   }
 
   #proof(frame: unknown): HandshakeStep {
@@ -160,12 +189,13 @@ export class AcceptHandshake {
       return fail(`${peer.key} refused the connection: ${frame[1].slice(0, 200)}`)
     }
     if (frame[0] !== 'proof') return fail('malformed proof')
-    if (this.cookie !== undefined) {
+    const { cookie, self, nonce } = this.context
+    if (cookie !== undefined) {
       const proof: unknown = frame[1]
       if (!is32Bytes(proof)) {
         return fail(`${peer.key} sent no cookie proof (it has no cookie)`, ['refuse', 'a cookie is required'])
       }
-      const expected = prove(this.cookie, 'dialer', peer, this.self, this.#peerNonce as Buffer, this.#nonce)
+      const expected = prove(this.context, 'dialer', peer, self, this.#peerNonce as Buffer, nonce)
       if (!timingSafeEqual(proof, expected)) {
         return fail(`cookie mismatch: ${peer.key} proved a different cookie`, ['refuse', 'cookie mismatch'])
       }
@@ -175,11 +205,20 @@ export class AcceptHandshake {
   }
 }
 
-function prove(cookie: string, role: 'dialer' | 'acceptor', dialer: NodeId, acceptor: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
-  return createHmac('sha256', cookie)
-    .update(`${PROTOCOL}/${PROTOCOL_VERSION} ${role} ${dialer.key} ${acceptor.key}\n`)
+function prove(
+  context: HandshakeContext,
+  role: 'dialer' | 'acceptor',
+  dialer: NodeId,
+  acceptor: NodeId,
+  dialerNonce: Uint8Array,
+  acceptorNonce: Uint8Array,
+): Buffer {
+  const { cookie, binding } = context
+  return createHmac('sha256', cookie as string)
+    .update(`${PROTOCOL}/${PROTOCOL_VERSION} ${role} ${dialer.key} ${acceptor.key} ${binding === undefined ? 'tcp' : 'tls'}\n`)
     .update(dialerNonce)
     .update(acceptorNonce)
+    .update(binding ?? Buffer.alloc(0))
     .digest()
 }
 
