@@ -4,11 +4,12 @@ import { Node, type NodeId, type ProcessId } from '../runtime/index.js'
 import { Discovery } from './discovery.js'
 import { Elections, type GlobalFunction, type Leadership, type StepDownReason } from './election.js'
 import { Ephemerals } from './ephemerals.js'
+import { ClusterError } from './errors.js'
 import { makeLog, type Log } from './log.js'
 import { mirrorRegistry } from './mirror.js'
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js'
 import { Session, type SessionState } from './session.js'
-import { ensureLayout, isClosed, isZk } from './znodes.js'
+import { ensureLayout, isClosed, isTransient, isZk } from './znodes.js'
 
 /** Events of a {@link Cluster}; listeners must not throw. */
 export interface ClusterEvents {
@@ -50,6 +51,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #options: ResolvedOptions
   readonly #unmirror: () => void
   readonly #onExit = (pid: ProcessId): void => this.#discovery.processExited(pid)
+  /** Nodes the transport saw go down (by key), and when: left out of `getCapable` for a while. */
+  readonly #down = new Map<string, number>()
+  readonly #onNodeDown = (peer: NodeId): void => void this.#down.set(peer.key, this.#options.env.now())
+  readonly #onNodeUp = (peer: NodeId): void => void this.#down.delete(peer.key)
 
   /**
    * Starts a node, opens a ZooKeeper session (retrying with backoff for up to
@@ -67,7 +72,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
         {
           connectString: resolved.zookeeper,
           connectTimeout: resolved.connectTimeout,
-          client: { sessionTimeout: resolved.sessionTimeout, ...(resolved.credentials && { auth: [[...resolved.credentials]] }) },
+          requestTimeout: resolved.requestTimeout,
+          wait: resolved.waitForZooKeeper,
+          clock: resolved.env,
+          client: { sessionTimeout: resolved.sessionTimeout, requestTimeout: resolved.requestTimeout, env: resolved.env, ...(resolved.credentials && { auth: [[...resolved.credentials]] }) },
         },
         log,
       )
@@ -88,7 +96,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#log = log
     this.#options = options
     const { layout, acl } = options
-    this.#ephemerals = new Ephemerals(session, acl, log)
+    this.#ephemerals = new Ephemerals(session, acl, log, options.env)
     this.#discovery = new Discovery(node, session, layout, this.#ephemerals, log)
     this.#elections = new Elections({
       node,
@@ -96,8 +104,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       layout,
       acl,
       log,
+      tickTime: options.tickTime,
       stepDownMargin: options.stepDownMargin,
       stepDownOnDisconnect: options.stepDownOnDisconnect,
+      env: options.env,
       events: {
         elected: leadership => this.#emit('elected', leadership),
         steppedDown: (leadership, reason) => {
@@ -113,6 +123,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     })
     session.on('renewed', zk => void this.#renewed(zk))
     node.on('exit', this.#onExit)
+    node.on('nodedown', this.#onNodeDown)
+    node.on('nodeup', this.#onNodeUp)
     this.#unmirror = mirrorRegistry(node, this.#discovery, options.registerPrefix, log)
   }
 
@@ -138,25 +150,31 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    * @throws TypeError for an invalid name; Error if `pid` is not a live local process
    */
   register(service: string, pid: ProcessId): Promise<void> {
-    return this.#running(() => this.#discovery.register(service, pid))
+    return this.#call(() => this.#discovery.register(service, pid))
   }
 
   /** Withdraws `pid` (without it: every local process) from `service`; resolves once ZooKeeper agrees. */
   unregister(service: string, pid?: ProcessId): Promise<void> {
-    return this.#running(() => this.#discovery.unregister(service, pid))
+    return this.#call(() => this.#discovery.unregister(service, pid))
   }
 
   /**
    * The processes registered under `service` anywhere in the cluster, in a
    * stable order. Answered from memory until a watch says the list changed.
+   * A process whose node the transport saw go down (its connection broke, or
+   * could not be made) is left out at once, although ZooKeeper lists it until
+   * that node's session expires; it is back when a connection to its node
+   * opens again, or when ZooKeeper still lists it a session timeout (plus a
+   * tick) later — the node is alive after all.
    */
   getCapable(service: string): Promise<readonly ProcessId[]> {
-    return this.#discovery.getCapable(service)
+    const found = this.#discovery.getCapable(service)
+    return this.#down.size === 0 ? found : found.then(pids => this.#reachable(pids))
   }
 
   /** Sends `message` to every process registered under `service`. */
   async nsendCapable(service: string, message: unknown): Promise<void> {
-    for (const pid of await this.#discovery.getCapable(service)) this.node.send(pid, message)
+    for (const pid of await this.getCapable(service)) this.node.send(pid, message)
   }
 
   /** Every live node of the cluster, this one included. Cached like {@link getCapable}. */
@@ -177,7 +195,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    * for future elections, without a new process or znode.
    */
   registerCandidate(name: string, fn: GlobalFunction): Promise<ProcessId> {
-    return this.#running(() => this.#elections.registerCandidate(name, fn))
+    return this.#call(() => this.#elections.registerCandidate(name, fn))
   }
 
   /** The process holding the global `name`, or null. Answered from memory until a watch says it changed. */
@@ -210,10 +228,22 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     return this.stop()
   }
 
+  /** `pids` without those whose node is down (forgetting marks older than a session timeout and a tick). */
+  #reachable(pids: readonly ProcessId[]): readonly ProcessId[] {
+    const hold = this.#session.zk.negotiatedTimeout + this.#options.tickTime
+    const now = this.#options.env.now()
+    for (const [key, at] of this.#down) if (now - at >= hold) this.#down.delete(key)
+    if (this.#down.size === 0) return pids
+    const kept = pids.filter(pid => !this.#down.has(pid.node.key))
+    return kept.length === pids.length ? pids : Object.freeze(kept)
+  }
+
   async #stop(): Promise<void> {
     this.#state = 'stopping'
     this.#unmirror()
     this.node.off('exit', this.#onExit)
+    this.node.off('nodedown', this.#onNodeDown)
+    this.node.off('nodeup', this.#onNodeUp)
     this.#elections.stop()
     await this.#session.close()
     await this.node.stop()
@@ -243,13 +273,34 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#emit('connection', state)
   }
 
-  #running<T>(action: () => Promise<T>): Promise<T> {
-    if (this.#state !== 'running') return Promise.reject(new Error(`the cluster node ${this.node.id} is ${this.#state}`))
+  /**
+   * Runs a call that needs ZooKeeper: refused once stopping (`STOPPED`);
+   * unless `waitForZooKeeper`, rejected with a {@link ClusterError} when it has
+   * not finished within `requestTimeout` (the work itself goes on).
+   */
+  #call<T>(action: () => Promise<T>): Promise<T> {
+    if (this.#state !== 'running') return Promise.reject(new ClusterError('STOPPED', `the cluster node ${this.node.id} is ${this.#state}`))
+    let work: Promise<T>
     try {
-      return action()
+      work = action()
     } catch (error) {
       return Promise.reject(error)
     }
+    const mapped = work.catch(error => Promise.reject(isClosed(error) || isTransient(error) ? this.#session.unavailable(error) : error))
+    if (this.#options.waitForZooKeeper) return mapped
+    return new Promise((resolve, reject) => {
+      const timer = this.#options.env.setTimer(this.#options.requestTimeout, () => reject(this.#state === 'running' ? this.#session.unavailable() : new ClusterError('STOPPED', `the cluster node ${this.node.id} is ${this.#state}`)))
+      mapped.then(
+        value => {
+          timer.cancel()
+          resolve(value)
+        },
+        error => {
+          timer.cancel()
+          reject(error)
+        },
+      )
+    })
   }
 
   #emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void {

@@ -1,18 +1,23 @@
 import type { Watcher, WatchedEvent, ZooKeeper } from '../zk-wire/index.js'
 import { NodeId, ProcessId, type Node } from '../runtime/index.js'
 import { Cache } from './cache.js'
+import { Interner } from './interner.js'
 import type { Ephemerals } from './ephemerals.js'
 import type { Log } from './log.js'
 import { sortCandidates, validateName, type Layout } from './paths.js'
 import type { Session } from './session.js'
 import { isZk } from './znodes.js'
 
-const NO_PIDS: readonly ProcessId[] = Object.freeze([])
-const NO_NODES: readonly NodeId[] = Object.freeze([])
 const PEERS = 'peers'
 
-/** A cache whose entries are evicted by ZooKeeper watches: one stable watcher per key. */
-class WatchedCache<V> {
+/**
+ * A cache whose entries are evicted by ZooKeeper watches. Each key read has
+ * one watcher, reused by every read of that key until it fires: the client
+ * then keeps one watcher per path however often the key is read. A watcher
+ * that fired is forgotten (the next read gets a new one), so the map holds
+ * only the keys that are watched now, not every key ever looked up.
+ */
+export class WatchedCache<V> {
   readonly entries = new Cache<string, V>()
   readonly #watchers = new Map<string, Watcher>()
 
@@ -21,20 +26,64 @@ class WatchedCache<V> {
     private readonly log: Log,
   ) {}
 
-  /**
-   * The watcher that evicts `key`. The same function every time, so the
-   * client keeps one watcher per path however often the key is read again.
-   */
+  /** The watcher that evicts `key`. */
   watcher(key: string): Watcher {
     let watcher = this.#watchers.get(key)
     if (watcher === undefined) {
-      watcher = (event: WatchedEvent) => {
+      const own: Watcher = (event: WatchedEvent) => {
+        // A watcher forgotten before it fired (its key was dropped or read again since) has
+        // nothing left to guard: every read after that set watches of the newer watcher.
+        if (this.#watchers.get(key) !== own) return
+        this.#watchers.delete(key)
         if (this.entries.evict(key)) this.log.trace(`cache evict: ${this.kind} ${key} (${event.type === 'None' ? event.state : event.type})`)
       }
-      this.#watchers.set(key, watcher)
+      this.#watchers.set(key, (watcher = own))
     }
     return watcher
   }
+
+  /** How many keys have a watcher that has not fired yet. */
+  get watched(): number {
+    return this.#watchers.size
+  }
+
+  /** Drops `key`'s entry and forgets its watcher (a later event of it is ignored). */
+  evict(key: string): void {
+    this.#watchers.delete(key)
+    this.entries.evict(key)
+  }
+
+  /** Drops every entry and forgets every watcher. */
+  clear(): void {
+    this.#watchers.clear()
+    this.entries.clear()
+  }
+}
+
+/**
+ * The members named by `children` (znode names that are the members' keys),
+ * sorted by name, each made by `member` (which reuses what it parsed before;
+ * it throws for a name that is not a member, which `ignored` then hears).
+ * When the list is the one `previous` held, `previous` itself is the answer.
+ */
+export function membersOf<T extends { readonly key: string }>(
+  children: string[],
+  previous: readonly T[] | undefined,
+  member: (name: string) => T,
+  ignored: (name: string) => void,
+): readonly T[] {
+  if (children.length === 0) return previous?.length === 0 ? previous : Object.freeze([])
+  children.sort()
+  if (previous !== undefined && previous.length === children.length && previous.every((m, i) => m.key === children[i])) return previous
+  const members: T[] = []
+  for (const name of children) {
+    try {
+      members.push(member(name))
+    } catch {
+      ignored(name)
+    }
+  }
+  return Object.freeze(members)
 }
 
 /**
@@ -82,6 +131,10 @@ export class Discovery {
   readonly #services: WatchedCache<readonly ProcessId[]>
   readonly #globals: WatchedCache<ProcessId | null>
   readonly #peers: WatchedCache<readonly NodeId[]>
+  /** The members of the cached service lists, one object per process however many services list it. */
+  readonly #pids: Interner<ProcessId>
+  /** The same for the cached list of nodes. */
+  readonly #nodes: Interner<NodeId>
   /** This node's registrations, by pid key: the process and the services it is registered under. */
   readonly #registered = new Map<string, { readonly pid: ProcessId; readonly services: Set<string> }>()
 
@@ -95,6 +148,14 @@ export class Discovery {
     this.#services = new WatchedCache('service', log)
     this.#globals = new WatchedCache('global', log)
     this.#peers = new WatchedCache('peers', log)
+    const services = this.#services.entries
+    this.#pids = new Interner(function* () {
+      for (const members of services.values()) for (const pid of members) yield pid.key
+    })
+    const peers = this.#peers.entries
+    this.#nodes = new Interner(function* () {
+      for (const members of peers.values()) for (const node of members) yield node.key
+    })
   }
 
   /**
@@ -141,12 +202,12 @@ export class Discovery {
   getCapable(service: string): Promise<readonly ProcessId[]> {
     const held = this.#services.entries.get(service)
     if (held !== undefined) return held
-    return this.#miss(this.#services, 'service', service, zk => this.#readService(zk, service))
+    return this.#miss(this.#services, 'service', service, (zk, previous) => this.#readService(zk, service, previous))
   }
 
   /** Every live node of the cluster (this one included), from the cache when possible. */
   getPeers(): Promise<readonly NodeId[]> {
-    return this.#peers.entries.get(PEERS) ?? this.#miss(this.#peers, 'peers', PEERS, zk => this.#readPeers(zk))
+    return this.#peers.entries.get(PEERS) ?? this.#miss(this.#peers, 'peers', PEERS, (zk, previous) => this.#readPeers(zk, previous))
   }
 
   /** The process holding the global `name`, or null; from the cache when possible. */
@@ -158,14 +219,23 @@ export class Discovery {
 
   /** Forgets the cached holder of `name` (its local holder just ended). */
   evictGlobal(name: string): void {
-    this.#globals.entries.evict(name)
+    this.#globals.evict(name)
   }
 
   /** Drops every cached answer; the next lookups read ZooKeeper again. */
   clearCache(): void {
-    this.#services.entries.clear()
-    this.#globals.entries.clear()
-    this.#peers.entries.clear()
+    this.#pids.clear()
+    this.#nodes.clear()
+    this.#services.clear()
+    this.#globals.clear()
+    this.#peers.clear()
+  }
+
+  /** What the cache holds: keys with a value or a load, evicted values kept as hints, keys with a watch not yet fired. */
+  get cacheSize(): { entries: number; hints: number; watched: number; pids: number } {
+    const caches = [this.#services, this.#globals, this.#peers]
+    const sum = (f: (cache: WatchedCache<unknown>) => number): number => caches.reduce((total, cache) => total + f(cache as WatchedCache<unknown>), 0)
+    return { entries: sum(c => c.entries.size.entries), hints: sum(c => c.entries.size.hints), watched: sum(c => c.watched), pids: this.#pids.size }
   }
 
   /** Removes a local member: from this node's cached list at once (no read needed), and from ZooKeeper. */
@@ -180,33 +250,33 @@ export class Discovery {
     if (registration?.services.size === 0) this.#registered.delete(pid.key)
   }
 
-  #miss<V>(cache: WatchedCache<V>, kind: 'service' | 'global name' | 'peers', key: string, read: (zk: ZooKeeper) => Promise<V>): Promise<V> {
+  #miss<V>(cache: WatchedCache<V>, kind: 'service' | 'global name' | 'peers', key: string, read: (zk: ZooKeeper, previous: V | undefined) => Promise<V>): Promise<V> {
     try {
       if (kind !== 'peers') validateName(kind, key)
     } catch (error) {
       return Promise.reject(error)
     }
-    return cache.entries.load(key, () => {
+    return cache.entries.load(key, previous => {
       this.log.trace(`cache miss: ${kind === 'global name' ? 'global' : kind}${kind === 'peers' ? '' : ` ${key}`}`)
-      return this.session.read(read)
+      return this.session.read(zk => read(zk, previous))
     })
   }
 
-  async #readService(zk: ZooKeeper, service: string): Promise<readonly ProcessId[]> {
+  async #readService(zk: ZooKeeper, service: string, previous: readonly ProcessId[] | undefined): Promise<readonly ProcessId[]> {
     const children = await this.#readChildren(zk, this.layout.service(service), this.#services.watcher(service))
-    return children.length === 0 ? NO_PIDS : Object.freeze(this.#parse(children, ProcessId.parse, `service ${service}`))
+    return membersOf(children, previous, name => this.#pids.get(name, ProcessId.parse), this.#ignoring(`service ${service}`))
   }
 
-  async #readPeers(zk: ZooKeeper): Promise<readonly NodeId[]> {
+  async #readPeers(zk: ZooKeeper, previous: readonly NodeId[] | undefined): Promise<readonly NodeId[]> {
     const children = await this.#readChildren(zk, this.layout.nodes, this.#peers.watcher(PEERS))
-    return children.length === 0 ? NO_NODES : Object.freeze(this.#parse(children, NodeId.parse, 'nodes'))
+    return membersOf(children, previous, name => this.#nodes.get(name, NodeId.parse), this.#ignoring('nodes'))
   }
 
   /** The children of `dir` with a child watch, or `[]` with a watch on its creation when it does not exist. */
   async #readChildren(zk: ZooKeeper, dir: string, watch: Watcher): Promise<string[]> {
     for (;;) {
       try {
-        return (await zk.getChildren(dir, { watch })).sort()
+        return await zk.getChildren(dir, { watch })
       } catch (error) {
         if (!isZk(error, 'NONODE')) throw error
       }
@@ -214,15 +284,7 @@ export class Discovery {
     }
   }
 
-  #parse<T>(children: readonly string[], parse: (text: string) => T, where: string): T[] {
-    const parsed: T[] = []
-    for (const child of children) {
-      try {
-        parsed.push(parse(child))
-      } catch {
-        this.log.error(`ignoring ${JSON.stringify(child)} in ${where}: not written by zkcloud`)
-      }
-    }
-    return parsed
+  #ignoring(where: string): (child: string) => void {
+    return child => this.log.error(`ignoring ${JSON.stringify(child)} in ${where}: not written by zkcloud`)
   }
 }

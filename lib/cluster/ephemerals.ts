@@ -1,6 +1,7 @@
 import type { ACL } from '../zk-wire/index.js'
 import type { Log } from './log.js'
 import type { Session } from './session.js'
+import { realEnv, type Clock } from '../env.js'
 import { createEphemeral, deleteIfExists, isClosed, isExpired, isTransient, pause } from './znodes.js'
 
 interface Entry {
@@ -29,6 +30,7 @@ export class Ephemerals {
     private readonly session: Session,
     private readonly acl: readonly ACL[],
     private readonly log: Log,
+    private readonly clock: Clock = realEnv,
   ) {}
 
   /**
@@ -91,7 +93,7 @@ export class Ephemerals {
           entry.wanted = false
           throw error
         }
-        await pause(retryMs)
+        await pause(retryMs, this.session.closing, this.clock)
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS)
       }
     }

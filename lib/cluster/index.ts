@@ -7,6 +7,7 @@
 export { Cluster, type ClusterEvents, type ClusterState } from './cluster.js'
 export { bootstrap, type ClusterMain } from './bootstrap.js'
 export type { ClusterOptions } from './options.js'
-export type { GlobalFunction, Leadership, StepDownReason } from './election.js'
+export { ClusterError, type ClusterErrorName } from './errors.js'
+export { LeadershipLostError, type GlobalFunction, type Leadership, type StepDownReason } from './leadership.js'
 export type { SessionState } from './session.js'
 export { DEFAULT_PREFIX } from './paths.js'

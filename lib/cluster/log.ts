@@ -1,7 +1,7 @@
-import debug from 'debug'
+import { logger as debugLogger } from '../debug-log.js'
 
 /** The cluster's `debug` logger; enable with `DEBUG=zkcloud:cluster`. */
-const logger = debug('zkcloud:cluster')
+const logger = debugLogger('zkcloud:cluster')
 
 /** Where the cluster's trace and error lines go: `debug` always, plus the application's hooks. */
 export interface Log {

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events'
 import { Code, ZkError, ZooKeeper, type ZkState, type ZooKeeperOptions } from '../zk-wire/index.js'
+import { realEnv, type Clock, type Timer } from '../env.js'
+import { ClusterError } from './errors.js'
 import type { Log } from './log.js'
-import { isExpired, isZk, pause } from './znodes.js'
+import { isClosed, isExpired, isZk, pause } from './znodes.js'
 
 /**
  * Where the cluster's ZooKeeper session is: `'connected'`, `'disconnected'`
@@ -19,13 +21,45 @@ export interface SessionEvents {
   renewed: [zk: ZooKeeper]
 }
 
-/** How a {@link Session} connects. */
+/** How a {@link Session} connects, and how long its callers wait. */
 export interface SessionOptions {
   readonly connectString: string
   readonly client: ZooKeeperOptions
   /** How long `open` keeps trying before it fails. */
   readonly connectTimeout: number
+  /** How long a `read` (or `usable`) waits for ZooKeeper before it rejects with a {@link ClusterError}. */
+  readonly requestTimeout: number
+  /** Wait for ZooKeeper however long it takes instead. */
+  readonly wait: boolean
+  readonly clock?: Clock
 }
+
+/** A promise with its settle functions. */
+interface Deferred<T> {
+  readonly promise: Promise<T>
+  readonly resolve: (value: T) => void
+  readonly reject: (error: Error) => void
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (error: Error) => void
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)))
+  promise.catch(() => undefined)
+  return { promise, resolve, reject }
+}
+
+/**
+ * The machine's states, with what each owns: the client while it is the
+ * session's (`connected`, `disconnected`); after an expiry the old client,
+ * the promise callers of `client()` wait on, the backoff, the pending retry
+ * and the client of the attempt under way (`renewing`); nothing once `closed`.
+ */
+type State =
+  | { readonly kind: 'connected'; readonly zk: ZooKeeper }
+  | { readonly kind: 'disconnected'; readonly zk: ZooKeeper }
+  | { readonly kind: 'renewing'; readonly old: ZooKeeper; readonly renewed: Deferred<ZooKeeper>; retryMs: number; retry: Timer | null; attempt: ZooKeeper | null }
+  | { readonly kind: 'closed'; readonly zk: ZooKeeper }
 
 const FIRST_RETRY_MS = 250
 const MAX_RETRY_MS = 5000
@@ -35,22 +69,33 @@ const RETRY_READ_MS = 20
 /**
  * A ZooKeeper session that outlives expiry: when the server expires it, a new
  * one is opened (with backoff, until it works or `close()`), and `'renewed'`
- * tells the recipes to put their znodes and watches back. Written against the
- * client's public API only.
+ * tells the recipes to put their znodes and watches back. One state value,
+ * changed only by `#enter`. Written against the client's public API only.
  */
 export class Session extends EventEmitter<SessionEvents> {
-  #zk: ZooKeeper
-  #state: SessionState = 'connected'
+  #state: State
   #epoch = 1
-  #renewal: Promise<ZooKeeper> | null = null
-  readonly #closing = new AbortController()
+  #connectionStart: number
+  /** How long one attempt at a new session waits for it (as the attempt that opened the first). */
+  readonly #attemptMs: number
   readonly #log: Log
+  readonly #clock: Clock
   readonly #onState = (state: ZkState): void => this.#clientState(state)
+  readonly #closing = new AbortController()
 
-  private constructor(zk: ZooKeeper, log: Log) {
+  private constructor(
+    zk: ZooKeeper,
+    private readonly options: SessionOptions,
+    log: Log,
+    connectionStart: number,
+    attemptMs: number,
+  ) {
     super()
+    this.#attemptMs = attemptMs
     this.#log = log
-    this.#zk = zk
+    this.#clock = options.clock ?? realEnv
+    this.#connectionStart = connectionStart
+    this.#state = { kind: 'connected', zk }
     zk.on('state', this.#onState)
   }
 
@@ -61,22 +106,25 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   static async open(options: SessionOptions, log: Log): Promise<Session> {
     const { connectString, connectTimeout } = options
-    const deadline = Date.now() + connectTimeout
+    const clock = options.clock ?? realEnv
+    const deadline = clock.now() + connectTimeout
     let attemptMs = FIRST_ATTEMPT_MS
     let retryMs = FIRST_RETRY_MS
     for (let attempt = 1; ; attempt++) {
+      const startedAt = clock.now()
+      const attemptTimeout = Math.max(1, Math.min(attemptMs, deadline - clock.now()))
       try {
-        const zk = await ZooKeeper.connect(connectString, { ...options.client, connectTimeout: Math.max(1, Math.min(attemptMs, deadline - Date.now())) })
-        return new Session(zk, log)
+        const zk = await ZooKeeper.connect(connectString, { ...options.client, connectTimeout: attemptTimeout })
+        return new Session(zk, options, log, startedAt, attemptTimeout)
       } catch (error) {
         if (!isZk(error, 'CONNECTIONLOSS')) throw error
-        const left = deadline - Date.now()
+        const left = deadline - clock.now()
         if (left <= 0) {
           throw new Error(`could not reach ZooKeeper at ${connectString} within ${connectTimeout} ms (${attempt} attempts): ${(error as Error).message}`, { cause: error })
         }
         const wait = Math.min(retryMs, left)
         log.error(`ZooKeeper at ${connectString} is unreachable (attempt ${attempt}: ${(error as Error).message}); retrying in ${wait} ms, giving up in ${Math.ceil(left / 1000)} s`)
-        await pause(wait)
+        await pause(wait, undefined, clock)
         attemptMs = Math.min(attemptMs * 2, MAX_RETRY_MS)
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS)
       }
@@ -85,11 +133,17 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** The current client (after an expiry, the expired one until the new session is open). */
   get zk(): ZooKeeper {
-    return this.#zk
+    const state = this.#state
+    return state.kind === 'renewing' ? state.old : state.zk
   }
 
   get state(): SessionState {
-    return this.#state
+    return this.#state.kind
+  }
+
+  /** Aborted when the session is closed: retry waits end at once, so nothing outlives `close()`. */
+  get closing(): AbortSignal {
+    return this.#closing.signal
   }
 
   /**
@@ -102,93 +156,181 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * A time (this session's clock) no later than when the current connection's
+   * handshake went out: when the session was opened, last lost its connection,
+   * or expired. Creating a session, or moving it to another server, touches it
+   * on the ZooKeeper leader itself — evidence for the leader's lease.
+   */
+  get connectionStart(): number {
+    return this.#connectionStart
+  }
+
+  /**
    * The client to use now. While a new session is being opened, waits for it.
    * @throws ZkError CLOSED once the session is closed
    */
   client(): Promise<ZooKeeper> {
-    if (this.#state === 'closed') return Promise.reject(new ZkError(Code.CLOSED, { op: 'session' }))
-    return this.#renewal ?? Promise.resolve(this.#zk)
+    const state = this.#state
+    switch (state.kind) {
+      case 'closed':
+        return Promise.reject(new ZkError(Code.CLOSED, { op: 'session' }))
+      case 'renewing':
+        return state.renewed.promise
+      default:
+        return Promise.resolve(state.zk)
+    }
   }
 
   /**
    * Runs a read on the current client, again after a lost connection or on
-   * the new session after an expiry. Other errors (and OPERATIONTIMEOUT: no
-   * connection within `requestTimeout`) reject.
+   * the new session after an expiry, for up to `requestTimeout` (unless
+   * `wait`): then it rejects with a {@link ClusterError} — `UNREACHABLE`
+   * while disconnected, `EXPIRED` while a new session cannot be opened,
+   * `STOPPED` once closed. Other errors reject as they are.
    */
   async read<T>(read: (zk: ZooKeeper) => Promise<T>): Promise<T> {
+    const deadline = this.options.wait ? Infinity : this.#clock.now() + this.options.requestTimeout
     for (;;) {
-      const zk = await this.client()
+      const zk = await this.usable(deadline)
       try {
         return await read(zk)
       } catch (error) {
         if (isExpired(error)) continue
-        if (!isZk(error, 'CONNECTIONLOSS')) throw error
-        await pause(RETRY_READ_MS, this.#closing.signal)
+        if (isClosed(error)) throw this.unavailable(error)
+        const lost = isZk(error, 'CONNECTIONLOSS')
+        if (!lost && !isZk(error, 'OPERATIONTIMEOUT')) throw error
+        if (this.#clock.now() >= deadline) throw this.unavailable(error)
+        if (lost) await pause(RETRY_READ_MS, this.#closing.signal, this.#clock)
       }
+    }
+  }
+
+  /**
+   * The client, once the session is usable (at once unless a new session is
+   * being opened); rejects with a {@link ClusterError} at `deadline` (ms,
+   * the clock's time) or when the session closes.
+   */
+  usable(deadline: number): Promise<ZooKeeper> {
+    const state = this.#state
+    if (state.kind === 'closed') return Promise.reject(this.unavailable())
+    if (state.kind !== 'renewing') return Promise.resolve(state.zk)
+    if (deadline === Infinity) return state.renewed.promise.catch(error => Promise.reject(this.unavailable(error)))
+    return new Promise((resolve, reject) => {
+      const timer = this.#clock.setTimer(Math.max(0, deadline - this.#clock.now()), () => reject(this.unavailable()))
+      state.renewed.promise.then(
+        zk => {
+          timer.cancel()
+          resolve(zk)
+        },
+        error => {
+          timer.cancel()
+          reject(this.unavailable(error))
+        },
+      )
+    })
+  }
+
+  /** The {@link ClusterError} for a call that gives up now. */
+  unavailable(cause?: unknown): ClusterError {
+    const options = cause === undefined ? undefined : { cause }
+    const within = `within ${this.options.requestTimeout} ms`
+    switch (this.#state.kind) {
+      case 'closed':
+        return new ClusterError('STOPPED', 'the cluster is stopped: its ZooKeeper session is closed', options)
+      case 'renewing':
+        return new ClusterError('EXPIRED', `the ZooKeeper session expired and no new one could be opened ${within}`, options)
+      default:
+        return new ClusterError('UNREACHABLE', `ZooKeeper at ${this.options.connectString} did not answer ${within}`, options)
     }
   }
 
   /** Closes the session (its ephemeral nodes vanish at once) and stops any renewal. */
   async close(): Promise<void> {
-    if (this.#state === 'closed') return
-    this.#setState('closed')
-    this.#closing.abort()
-    this.#zk.off('state', this.#onState)
-    await this.#zk.close()
+    const state = this.#state
+    if (state.kind === 'closed') return
+    const zk = state.kind === 'renewing' ? state.old : state.zk
+    const attempt = state.kind === 'renewing' ? state.attempt : null
+    this.#enter({ kind: 'closed', zk })
+    await Promise.all([zk.close(), attempt?.close()])
   }
 
-  #setState(state: SessionState): void {
-    if (this.#state === state) return
-    this.#state = state
-    if (state === 'connected') this.#epoch++
-    this.emit('state', state)
+  /**
+   * The only place that assigns the state: leaves the old one (a renewal's
+   * retry is cancelled; on a close its attempt under way is closed too and
+   * its waiters hear of it; a client that stops
+   * being the session's is no longer listened to), enters the next, and tells.
+   */
+  #enter(next: State): void {
+    const old = this.#state
+    if (old.kind === 'renewing') {
+      old.retry?.cancel()
+      if (next.kind === 'closed') {
+        void old.attempt?.close()
+        old.renewed.reject(new ZkError(Code.CLOSED, { op: 'session' }))
+      }
+    }
+    const before = old.kind === 'renewing' ? old.old : old.zk
+    const after = next.kind === 'renewing' ? null : next.zk
+    if (before !== after) before.off('state', this.#onState)
+    this.#state = next
+    if (next.kind === 'closed') this.#closing.abort()
+    if (next.kind === 'disconnected' || next.kind === 'renewing') this.#connectionStart = this.#clock.now()
+    if (next.kind === 'connected' && (old.kind !== 'connected' || before !== after)) this.#epoch++
+    if (old.kind !== next.kind) this.emit('state', next.kind)
   }
 
   #clientState(state: ZkState): void {
+    const current = this.#state
+    if (current.kind !== 'connected' && current.kind !== 'disconnected') return
     switch (state) {
       case 'connected':
       case 'connectedReadOnly':
-        this.#setState('connected')
+        this.#enter({ kind: 'connected', zk: current.zk })
         return
       case 'disconnected':
-        this.#setState('disconnected')
+        this.#enter({ kind: 'disconnected', zk: current.zk })
         return
       case 'expired':
-      case 'authFailed':
-        this.#log.error(`ZooKeeper session 0x${this.#zk.sessionId.toString(16)} ${state === 'expired' ? 'expired' : 'failed authentication'}; opening a new one`)
-        this.#renewal = this.#renew()
-        this.#renewal.catch(() => undefined)
-        this.#setState('renewing')
+      case 'authFailed': {
+        this.#log.error(`ZooKeeper session 0x${current.zk.sessionId.toString(16)} ${state === 'expired' ? 'expired' : 'failed authentication'}; opening a new one`)
+        const renewing: State = { kind: 'renewing', old: current.zk, renewed: deferred(), retryMs: FIRST_RETRY_MS, retry: null, attempt: null }
+        this.#enter(renewing)
         this.emit('expired')
+        void this.#renew(renewing)
         return
+      }
       default:
     }
   }
 
-  async #renew(): Promise<ZooKeeper> {
-    const old = this.#zk
-    old.off('state', this.#onState)
-    let retryMs = FIRST_RETRY_MS
-    while (!this.#closing.signal.aborted) {
-      try {
-        const zk = await old.newSession()
-        if (this.#closing.signal.aborted) {
-          await zk.close()
-          break
-        }
-        this.#zk = zk
-        zk.on('state', this.#onState)
-        this.#renewal = null
-        this.#log.trace(`new ZooKeeper session 0x${zk.sessionId.toString(16)}`)
-        this.#setState('connected')
-        this.emit('renewed', zk)
-        return zk
-      } catch (error) {
-        this.#log.error(`could not open a new ZooKeeper session; retrying in ${retryMs} ms`, error as Error)
-        await pause(retryMs, this.#closing.signal)
-        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS)
-      }
+  /**
+   * One attempt at a new session (a new client, as `newSession()` makes it,
+   * held by the state so that a close ends it); on failure the next is
+   * scheduled with backoff.
+   */
+  async #renew(state: State & { kind: 'renewing' }): Promise<void> {
+    const zk = new ZooKeeper(this.options.connectString, { ...this.options.client, connectTimeout: this.#attemptMs })
+    state.attempt = zk
+    try {
+      await zk.whenConnected(this.#attemptMs)
+    } catch (error) {
+      state.attempt = null
+      await zk.close()
+      if (this.#state !== state) return
+      this.#log.error(`could not open a new ZooKeeper session; retrying in ${state.retryMs} ms`, error as Error)
+      state.retry = this.#clock.setTimer(state.retryMs, () => void this.#renew(state))
+      state.retryMs = Math.min(state.retryMs * 2, MAX_RETRY_MS)
+      return
     }
-    throw new ZkError(Code.CLOSED, { op: 'session' })
+    state.attempt = null
+    if (this.#state !== state) {
+      await zk.close()
+      return
+    }
+    zk.on('state', this.#onState)
+    this.#enter({ kind: 'connected', zk })
+    this.#log.trace(`new ZooKeeper session 0x${zk.sessionId.toString(16)}`)
+    state.renewed.resolve(zk)
+    this.emit('renewed', zk)
   }
 }

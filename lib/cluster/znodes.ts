@@ -1,4 +1,5 @@
 import { ZkError, type ACL, type ZooKeeper } from '../zk-wire/index.js'
+import { realEnv, type Clock } from '../env.js'
 import type { Layout } from './paths.js'
 
 /** Whether `error` is the ZooKeeper error `name` (`'NONODE'`, …). */
@@ -86,16 +87,16 @@ export async function deleteIfExists(zk: ZooKeeper, path: string): Promise<void>
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
+export function pause(ms: number, signal?: AbortSignal, clock: Clock = realEnv): Promise<void> {
   return new Promise(resolve => {
     if (signal?.aborted) return resolve()
     const done = (): void => {
-      clearTimeout(timer)
+      timer.cancel()
       signal?.removeEventListener('abort', done)
       resolve()
     }
-    const timer = setTimeout(done, ms)
+    const timer = clock.setTimer(ms, done)
     signal?.addEventListener('abort', done, { once: true })
   })
 }

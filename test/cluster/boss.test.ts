@@ -7,10 +7,13 @@ import * as assert from 'uvu/assert'
 import { ZooKeeper } from '../../lib/zk-wire/index.js'
 import { waitFor } from '../support/wait.js'
 import { chroot, zkSuite } from '../support/zookeeper.js'
+import { ClusterPool } from './support.js'
 
 const BOSS = fileURLToPath(new URL('../../examples/boss.js', import.meta.url))
 /** Session timeout of the example processes: a kill -9 is noticed after about this long. */
 const SESSION_MS = 3000
+/** Jobs sent while workers are killed. */
+const JOBS = 120
 
 /** One `boss.js` process and every line it printed. */
 class Boss {
@@ -42,7 +45,7 @@ const test = await zkSuite<Ctx>('the boss example, as OS processes')
 
 test.before.each(ctx => {
   ctx.prefix = chroot('boss')
-  ctx.env = { ...process.env, ZK_HOSTS: ctx.zk.connectString, ZKCLOUD_PREFIX: ctx.prefix, ZKCLOUD_SESSION_TIMEOUT: String(SESSION_MS), DEBUG: '' }
+  ctx.env = { ...process.env, ZK_HOSTS: ctx.zk.connectString, ZKCLOUD_PREFIX: ctx.prefix, ZKCLOUD_SESSION_TIMEOUT: String(SESSION_MS), ZKCLOUD_TICK_TIME: '500', DEBUG: '' }
   ctx.running = []
 })
 test.after.each(async ctx => {
@@ -125,13 +128,61 @@ test('a job with no boss running fails clearly', async ctx => {
   assert.ok(requestor.lines.includes('No boss is running.'))
 })
 
-test('a boss without workers says so and drops the job; SIGINT stops it cleanly', async ctx => {
+test('a boss without workers says so and keeps the job until a worker comes; SIGINT stops it cleanly', async ctx => {
   const only = start(ctx, 'only')
   await only.line(/^I'm the boss!/)
   await submit(ctx, ['job-0'])
-  await only.line(/^Where is my workforce\?! Job job-0 dropped\.$/)
+  await only.line(/^Where is my workforce\?! Job job-0 waits for a worker\.$/)
+  const worker = start(ctx, 'worker')
+  await worker.line(/^Doing job job-0$/, 10_000)
+  await only.line(/^Finished job job-0$/)
   only.child.kill('SIGINT')
   assert.is(await only.exited, 0)
+})
+
+test('workers killed (kill -9) while jobs flow: every acknowledged job is finished exactly once', async ctx => {
+  const pool = new ClusterPool({ zookeeper: ctx.zk.connectString, prefix: ctx.prefix, sessionTimeout: SESSION_MS })
+  try {
+    const boss = start(ctx, 'boss')
+    await boss.line(/^I'm the boss!/)
+    const workers = [start(ctx, 'w1'), start(ctx, 'w2'), start(ctx, 'w3')]
+    for (const worker of workers) await worker.line(/^Worker waiting for task\.\.\.$/)
+    const { cluster } = await pool.start()
+    await waitFor('three workers', async () => {
+      cluster.clearCache()
+      return (await cluster.getCapable('worker')).length === 3
+    })
+    const bossPid = (await cluster.whereisGlobal('boss'))!
+    const acknowledged: string[] = []
+    const kills: Boss[] = []
+    const requestor = cluster.node.spawn(async self => {
+      for (let i = 0; i < JOBS; i++) {
+        const job = `job-${i}`
+        self.send(bossPid, { job, from: self.pid })
+        if ((await self.receive(m => (m as { taken?: unknown }).taken === job, { timeout: 5000 })) !== undefined) acknowledged.push(job)
+        if (i === Math.floor(JOBS / 3) || i === Math.floor((2 * JOBS) / 3)) {
+          const victim = workers[kills.length]!
+          victim.child.kill('SIGKILL')
+          kills.push(victim)
+          if (kills.length === 1) workers.push(start(ctx, 'w4'))
+        }
+        await new Promise(resolve => setTimeout(resolve, 10))
+      }
+    })
+    await cluster.node.exited(requestor)
+    assert.is(acknowledged.length, JOBS, 'the boss took every job')
+    const finished = (job: string): number => boss.count(new RegExp(`^Finished job ${job}$`))
+    await waitFor(`every job finished\n${boss.lines.join('\n')}`, () => acknowledged.every(job => finished(job) >= 1), { timeoutMs: 20_000 })
+    const done = (job: string): number => workers.reduce((sum, w) => sum + w.count(new RegExp(`^Doing job ${job}$`)), 0)
+    for (const job of acknowledged) {
+      assert.is(finished(job), 1, `${job} finished exactly once`)
+      assert.ok(done(job) >= 1, `${job} done`)
+    }
+    const twice = acknowledged.filter(job => done(job) > 1)
+    assert.ok(twice.length <= kills.length, `done twice only when its worker died doing it: ${twice.join(', ')}`)
+  } finally {
+    await pool.stopAll()
+  }
 })
 
 test.run()

@@ -1,6 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Cache } from '../../lib/cluster/cache.js'
+import { Cache, MAX_HINTS } from '../../lib/cluster/cache.js'
+import { membersOf, WatchedCache } from '../../lib/cluster/discovery.js'
+import { Interner } from '../../lib/cluster/interner.js'
+import type { WatchedEvent } from '../../lib/zk-wire/index.js'
 import { rejection } from '../support/rejection.js'
 
 const test = suite('cache bookkeeping')
@@ -112,6 +115,136 @@ test('clear drops everything, including loads in flight', async () => {
   await load.promise
   assert.is(cache.get('a'), undefined)
   assert.is(cache.get('b'), undefined)
+})
+
+test('an evicted value is the next load\'s hint, never an answer', async () => {
+  const cache = new Cache<string, string>()
+  const hints: Array<string | undefined> = []
+  await cache.load('k', async previous => (hints.push(previous), 'A'))
+  assert.ok(cache.evict('k'))
+  assert.is(cache.get('k'), undefined, 'not answered once evicted')
+  assert.not.ok(cache.has('k'))
+  assert.is(await cache.load('k', async previous => (hints.push(previous), 'B')), 'B')
+  assert.equal(hints, [undefined, 'A'])
+  assert.equal(cache.size, { entries: 1, hints: 0 }, 'a hint is used once')
+})
+
+test('a load disowned by an eviction leaves no hint; a failed load keeps none either', async () => {
+  const cache = new Cache<string, string>()
+  const load = deferred<string>()
+  void cache.load('k', () => load.promise)
+  cache.evict('k')
+  load.resolve('from a read that began before the change')
+  await load.promise
+  let seen: string | undefined = 'unset'
+  await cache.load('k', async previous => ((seen = previous), 'fresh'))
+  assert.is(seen, undefined)
+})
+
+test('hints are bounded: only the most recent evictions are remembered', async () => {
+  const cache = new Cache<number, number>()
+  const keys = MAX_HINTS + 50
+  for (let k = 0; k < keys; k++) await cache.load(k, async () => k)
+  for (let k = 0; k < keys; k++) cache.evict(k)
+  assert.equal(cache.size, { entries: 0, hints: MAX_HINTS })
+  let oldest: number | undefined = -1
+  await cache.load(0, async previous => ((oldest = previous), 0))
+  assert.is(oldest, undefined, 'the oldest eviction was forgotten')
+  let newest: number | undefined
+  await cache.load(keys - 1, async previous => ((newest = previous), 0))
+  assert.is(newest, keys - 1)
+  cache.clear()
+  assert.equal(cache.size, { entries: 0, hints: 0 })
+})
+
+const quiet = { trace: () => undefined, error: () => undefined }
+const changed = (path: string): WatchedEvent => ({ type: 'NodeChildrenChanged', state: 'connected', path })
+
+test('a watched cache hands out one watcher per key until it fires, then forgets it', async () => {
+  const cache = new WatchedCache<number>('service', quiet)
+  const first = cache.watcher('k')
+  assert.is(cache.watcher('k'), first, 'the same function while its watch is set: one watcher per path in the client')
+  await cache.entries.load('k', async () => 1)
+  first(changed('/s/k'))
+  assert.not.ok(cache.entries.has('k'), 'evicted')
+  assert.is(cache.watched, 0)
+  assert.is.not(cache.watcher('k'), first, 'a new read gets a new watcher')
+})
+
+test('a watched cache holds watchers only for keys still watched, however many keys were looked up', async () => {
+  const cache = new WatchedCache<number>('service', quiet)
+  const watchers = []
+  for (let k = 0; k < 1000; k++) {
+    const key = `svc${k}`
+    watchers.push(cache.watcher(key))
+    await cache.entries.load(key, async () => k)
+  }
+  assert.is(cache.watched, 1000)
+  for (const [k, watcher] of watchers.entries()) watcher(changed(`/s/svc${k}`))
+  assert.is(cache.watched, 0)
+  assert.equal(cache.entries.size, { entries: 0, hints: MAX_HINTS })
+})
+
+test('a forgotten watcher that fires late evicts nothing: the newer read has its own watch', async () => {
+  const cache = new WatchedCache<string>('global', quiet)
+  const old = cache.watcher('g')
+  await cache.entries.load('g', async () => 'first')
+  cache.evict('g')
+  const current = cache.watcher('g')
+  await cache.entries.load('g', async () => 'second')
+  old(changed('/g'))
+  assert.is(await cache.entries.get('g'), 'second', 'kept')
+  current(changed('/g'))
+  assert.is(cache.entries.get('g'), undefined)
+  cache.watcher('x')
+  cache.clear()
+  assert.is(cache.watched, 0)
+})
+
+/** A member as discovery parses one: its key is its znode name. */
+const parse = (name: string): { key: string } => {
+  if (!name.startsWith('m')) throw new Error('not a member')
+  return { key: name }
+}
+
+test('membersOf sorts by name, makes each member through the given function, and answers the previous list when nothing changed', () => {
+  const made: string[] = []
+  const member = (name: string): { key: string } => (made.push(name), parse(name))
+  const ignored: string[] = []
+  const first = membersOf(['m3', 'm1', 'junk', 'm2'], undefined, member, name => ignored.push(name))
+  assert.equal(first.map(m => m.key), ['m1', 'm2', 'm3'])
+  assert.equal(ignored, ['junk'])
+  assert.ok(Object.isFrozen(first))
+  const second = membersOf(['m4', 'm2', 'm0', 'm3'], first, member, () => undefined)
+  assert.equal(second.map(m => m.key), ['m0', 'm2', 'm3', 'm4'])
+  made.length = 0
+  assert.is(membersOf(['m3', 'm0', 'm4', 'm2'], second, member, () => undefined), second, 'nothing changed: the same list')
+  assert.equal(made, [], 'and nothing made')
+  assert.equal(membersOf([], second, member, () => undefined), [])
+  const none = membersOf([], undefined, member, () => undefined)
+  assert.is(membersOf([], none, member, () => undefined), none)
+})
+
+test('the interner makes one object per name and forgets names no list holds once it has doubled', () => {
+  let live: string[] = []
+  let parsed = 0
+  const interner = new Interner<{ key: string }>(() => live, 4)
+  const get = (name: string): { key: string } => interner.get(name, n => (parsed++, { key: n }))
+  const a = get('a')
+  assert.is(get('a'), a)
+  assert.is(parsed, 1)
+  live = ['a']
+  for (const name of ['b', 'c', 'd']) get(name)
+  assert.is(interner.size, 4)
+  get('e')
+  assert.is(interner.size, 2, 'swept down to what the lists hold (a), plus the new name')
+  assert.is(get('a'), a, 'a kept')
+  parsed = 0
+  get('b')
+  assert.is(parsed, 1, 'b was forgotten')
+  assert.throws(() => interner.get('bad', () => { throw new Error('not a pid') }), /not a pid/)
+  interner.clear()
+  assert.is(interner.size, 0)
 })
 
 test.run()

@@ -1,6 +1,7 @@
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ZooKeeper } from '../../lib/zk-wire/index.js'
+import { countRequests } from '../support/request-counter.js'
 import { waitFor } from '../support/wait.js'
 import { chroot, zkSuite } from '../support/zookeeper.js'
 import { ClusterPool, count, keys, onEnsemble } from './support.js'
@@ -54,6 +55,48 @@ function discoveryCases(test: Test<Ctx>): void {
     assert.is(count(a!.traces, /^cache miss: service one$/), 2, 'one was read again')
     assert.is(count(a!.traces, /^cache miss: service two$/), 1, 'two was not')
     assert.is(count(a!.traces, /^cache miss: peers$/), 1, 'nor the peers')
+  })
+
+  test('eviction is lazy: a node told of changes reads nothing until it asks, then reads once', async ({ pool, prefix }) => {
+    const [a, b] = await pool.startMany(2)
+    const node = b!.cluster.node
+    const counted = countRequests(a!.cluster.zk)
+    await b!.cluster.register('herd', node.spawn(async self => void (await self.receive())))
+    await waitFor('the first member', async () => (await a!.cluster.getCapable('herd')).length === 1)
+    counted.reset()
+    for (let i = 0; i < 5; i++) await b!.cluster.register('herd', node.spawn(async self => void (await self.receive())))
+    await waitFor('the eviction', () => counted.events === 1)
+    await b!.cluster.zk.sync(`${prefix}/services/herd`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.is(counted.requests, 0, 'no read by a node that did not ask again')
+    assert.is(counted.events, 1, 'one watch event for five changes: the watch is not set again until a read')
+    await a!.cluster.zk.sync(`${prefix}/services/herd`)
+    counted.reset()
+    for (let i = 0; i < 20; i++) assert.is((await a!.cluster.getCapable('herd')).length, 6)
+    assert.equal(Object.fromEntries(counted.byMethod), { getChildren: 1 }, 'one read for twenty lookups')
+  })
+
+  test('a re-read reuses the members it already knew', async ({ pool }) => {
+    const [a, b] = await pool.startMany(2)
+    const node = b!.cluster.node
+    await b!.cluster.register('reuse', node.spawn(async self => void (await self.receive())))
+    await b!.cluster.register('reuse', node.spawn(async self => void (await self.receive())))
+    const first = await waitFor('both members', async () => {
+      const members = await a!.cluster.getCapable('reuse')
+      return members.length === 2 ? members : undefined
+    })
+    await b!.cluster.register('reuse', node.spawn(async self => void (await self.receive())))
+    const second = await waitFor('the third member', async () => {
+      const members = await a!.cluster.getCapable('reuse')
+      return members.length === 3 ? members : undefined
+    })
+    for (const member of first) assert.ok(second.includes(member), `${member} is the same object`)
+    const both = node.spawn(async self => void (await self.receive()))
+    await b!.cluster.register('one-of-two', both)
+    await b!.cluster.register('two-of-two', both)
+    const [x] = await waitFor('the member of one', async () => ((await a!.cluster.getCapable('one-of-two')).length === 1 ? a!.cluster.getCapable('one-of-two') : undefined))
+    const [y] = await waitFor('the member of two', async () => ((await a!.cluster.getCapable('two-of-two')).length === 1 ? a!.cluster.getCapable('two-of-two') : undefined))
+    assert.is(x, y, 'a process listed by two services is one object in the cache')
   })
 
   test('register and unregister are visible from other nodes; so is a process that ends', async ({ pool }) => {

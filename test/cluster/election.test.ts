@@ -1,12 +1,13 @@
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { GlobalFunction, StepDownReason } from '../../lib/cluster/index.js'
+import type { GlobalFunction, Leadership, StepDownReason } from '../../lib/cluster/index.js'
 import { createCandidate } from '../../lib/cluster/election.js'
 import { makeLog } from '../../lib/cluster/log.js'
 import { sortCandidates } from '../../lib/cluster/paths.js'
 import { Code, OPEN_ACL_UNSAFE, ZkError, ZooKeeper } from '../../lib/zk-wire/index.js'
 import { ProcessId } from '../../lib/runtime/index.js'
 import { fourLetterWord } from '../support/four-letter.js'
+import { TcpProxy } from '../support/proxy.js'
 import { sleep, waitFor } from '../support/wait.js'
 import { chroot, zkSuite } from '../support/zookeeper.js'
 import { ClusterPool, collector, count, type Collector, type TestCluster, onEnsemble } from './support.js'
@@ -295,6 +296,93 @@ single('a create whose reply was lost is found again, never made twice', async (
     await zk.close()
   }
 })
+single('leadership.valid() and its signal: true while held; once stepped down, false, the signal aborted with why, and the guarded self.send drops', async ({ connectString }) => {
+  const pool = new ClusterPool({ zookeeper: connectString, prefix: chroot('valid') })
+  try {
+    const [leader, other] = await pool.startMany(2)
+    const got = collector(other!.cluster.node)
+    let seen: { leadership: Leadership; send: (message: unknown) => boolean } | null = null
+    await leader!.cluster.registerCandidate('g', async (self, leadership) => {
+      seen = { leadership, send: message => self.send(got.pid, message) }
+      await self.receive()
+    })
+    const { leadership, send } = await waitFor('the function to run', () => seen ?? undefined)
+    assert.ok(leadership.valid())
+    assert.not.ok(leadership.signal.aborted)
+    assert.ok(send('while held'))
+    assert.is(await got.next(), 'while held')
+    await other!.cluster.zk.delete(leadership.path)
+    await waitFor('the step-down', () => leadership.signal.aborted)
+    assert.not.ok(leadership.valid())
+    const reason = leadership.signal.reason as Error & { reason: string }
+    assert.is(reason.name, 'LeadershipLostError')
+    assert.is(reason.reason, 'deleted')
+    assert.not.ok(send('after'), 'dropped')
+    await sleep(100)
+    assert.equal(got.received, ['while held'])
+  } finally {
+    await pool.stopAll()
+  }
+})
+
+single('a leader whose watch on its own znode could not be set again (connection lost) still notices when someone deletes it', async ({ connectString }) => {
+  const [host, port] = connectString.split(',')[0]!.split(':')
+  const proxy = await TcpProxy.start(host!, Number(port))
+  const prefix = chroot('own watch')
+  const pool = new ClusterPool({ zookeeper: connectString, prefix })
+  const observer = await ZooKeeper.connect(connectString)
+  try {
+    const { cluster } = await pool.start({ zookeeper: proxy.address })
+    const reasons: StepDownReason[] = []
+    cluster.on('stepDown', (_, reason) => reasons.push(reason))
+    await cluster.registerCandidate('g', async self => void (await self.receive()))
+    const path = (await waitFor('the leadership', () => cluster.leadership('g') ?? undefined)).path
+    await waitFor('the holder to announce itself', async () => (await observer.exists(path))!.version === 1)
+    await sleep(200)
+    // When the next change of the znode reaches the leader, hold every byte: the leader's new watch request never arrives.
+    let heard = false
+    await cluster.zk.getData(path, {
+      watch: () => {
+        proxy.stall()
+        heard = true
+      },
+    })
+    await observer.setData(path, Buffer.from('changed'))
+    await waitFor('the change to reach the leader', () => heard)
+    proxy.cut()
+    proxy.resume()
+    await waitFor('the leader to reconnect', () => cluster.zk.state === 'connected')
+    assert.ok(cluster.leadership('g'), 'a lost connection costs no leadership')
+    await observer.delete(path)
+    await waitFor('the leader to step down', () => reasons.length > 0, { timeoutMs: 5000 })
+    assert.equal(reasons, ['deleted'])
+  } finally {
+    await observer.close()
+    await pool.stopAll()
+    await proxy.close()
+  }
+})
+
+single("a change to the holder's znode that is not its deletion (someone's setData) does not make its successor lead", async ({ connectString }) => {
+  const pool = new ClusterPool({ zookeeper: connectString, prefix: chroot('not deleted') })
+  try {
+    const [holder, successor] = await pool.startMany(2)
+    await holder!.cluster.registerCandidate('g', async self => void (await self.receive()))
+    await successor!.cluster.registerCandidate('g', async self => void (await self.receive()))
+    const path = holder!.cluster.leadership('g')!.path
+    await waitFor('the holder to announce itself', async () => (await successor!.cluster.zk.exists(path))!.version === 1)
+    await sleep(200)
+    const heard = count(successor!.traces, /heard NodeDataChanged/)
+    await successor!.cluster.zk.setData(path, Buffer.from('not a deletion'))
+    await waitFor('the successor to hear it', () => count(successor!.traces, /heard NodeDataChanged/) === heard + 1)
+    await sleep(300)
+    assert.is(successor!.cluster.leadership('g'), null, 'one leader')
+    assert.ok(holder!.cluster.leadership('g'))
+  } finally {
+    await pool.stopAll()
+  }
+})
+
 single.run()
 
 onEnsemble<Ctx>('elections on a 3-server ensemble', electionCases)

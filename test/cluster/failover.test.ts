@@ -18,8 +18,11 @@ interface Ctx {
   children: ChildProcess[]
 }
 
-/** Session timeout of the faulted nodes: short, so expiry tests are quick. */
-const T = 2000
+/**
+ * Session timeout of the faulted nodes: short, so expiry tests are quick, but long enough that
+ * a leader's lease (T − 1.5 × tickTime − margin = 2.1 s here) survives a loaded machine.
+ */
+const T = 3000
 const test = ensembleSuite<Ctx>('failover on a 3-server ensemble, with faults')
 
 test.before(async ctx => {
@@ -145,7 +148,7 @@ fault('with stepDownOnDisconnect the leader steps down on a cut and stands again
 
 fault("kill -9 of the leader's process: the successor takes over once ZooKeeper expires the session", async ctx => {
   const fixture = fileURLToPath(new URL('./fixtures/candidate.js', import.meta.url))
-  const child = fork(fixture, [JSON.stringify({ options: { zookeeper: ctx.ensemble.connectString, prefix: ctx.prefix, sessionTimeout: T }, name: 'g' })], { stdio: 'inherit' })
+  const child = fork(fixture, [JSON.stringify({ options: { zookeeper: ctx.ensemble.connectString, prefix: ctx.prefix, sessionTimeout: T, tickTime: 500 }, name: 'g' })], { stdio: 'inherit' })
   ctx.children.push(child)
   const messages: Array<{ type: string; at?: number }> = []
   child.on('message', message => messages.push(message as { type: string }))

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert'
-import { bootstrap, Cluster, type ClusterOptions, type StepDownReason } from '../../lib/cluster/index.js'
+import { bootstrap, Cluster, ClusterError, type ClusterOptions, type StepDownReason } from '../../lib/cluster/index.js'
 import { ProcessExitError } from '../../lib/runtime/index.js'
 import { ZooKeeper } from '../../lib/zk-wire/index.js'
 import { TcpProxy } from '../support/proxy.js'
@@ -30,14 +30,14 @@ test.after.each(async ctx => {
 })
 
 /** Session timeout of the nodes whose sessions the tests expire. */
-const T = 2000
+const T = 3000
 
 /** A cluster node that reaches ZooKeeper through its own proxy, so the test can silence it. */
-async function silenceable(ctx: Ctx & { zk: { connectString: string } }): Promise<TestCluster & { proxy: TcpProxy }> {
+async function silenceable(ctx: Ctx & { zk: { connectString: string } }, options: Partial<ClusterOptions> = {}): Promise<TestCluster & { proxy: TcpProxy }> {
   const [host, port] = ctx.zk.connectString.split(',')[0]!.split(':')
   const proxy = await TcpProxy.start(host!, Number(port))
   ctx.proxies.push(proxy)
-  return { ...(await ctx.pool.start({ zookeeper: proxy.address, sessionTimeout: T })), proxy }
+  return { ...(await ctx.pool.start({ zookeeper: proxy.address, sessionTimeout: T, ...options })), proxy }
 }
 
 /** Silences a node until ZooKeeper has expired its session (its node znode is gone), then lets it talk again. */
@@ -148,6 +148,65 @@ test('session expiry is survived: a new session, the node, its services and cand
   assert.is((await observer.getChildren(`${prefix}/global/g`)).length, 2)
 })
 
+/** What each of `calls` rejected with, failing if one resolves or is still pending after `ms` (v0.1 waited forever). */
+async function rejectionsWithin(calls: Array<Promise<unknown>>, ms: number): Promise<Error[]> {
+  const timedOut = new Error(`still pending after ${ms} ms`)
+  const late = new Promise<Error>(resolve => setTimeout(() => resolve(timedOut), ms).unref())
+  const outcomes = await Promise.all(calls.map(call => Promise.race([call.then(() => new Error('resolved'), (error: Error) => error), late])))
+  for (const outcome of outcomes) assert.ok(outcome !== timedOut && outcome.message !== 'resolved', outcome.message)
+  return outcomes
+}
+
+const REQUEST_MS = 1000
+
+test('while disconnected, calls that need ZooKeeper reject after requestTimeout with ClusterError UNREACHABLE', async ctx => {
+  const node = await silenceable(ctx, { sessionTimeout: 6000, requestTimeout: REQUEST_MS })
+  const { cluster } = node
+  node.proxy.stall()
+  node.proxy.cut()
+  node.proxy.refuse()
+  const started = Date.now()
+  const calls = [cluster.getCapable('uncached'), cluster.whereisGlobal('uncached'), cluster.register('svc', cluster.node.spawn(async self => void (await self.receive()))), cluster.registerCandidate('g', async self => void (await self.receive()))]
+  for (const err of await rejectionsWithin(calls, 4 * REQUEST_MS)) {
+    assert.instance(err, ClusterError)
+    assert.is(err.name, 'UNREACHABLE', err.message)
+    assert.match(err.message, /did not answer within 1000 ms/)
+  }
+  assert.ok(Date.now() - started >= REQUEST_MS * 0.9)
+})
+
+test('after an expiry, while no new session can be opened, calls reject after requestTimeout with EXPIRED; with waitForZooKeeper they wait and succeed', async ctx => {
+  for (const wait of [false, true]) {
+    const node = await silenceable(ctx, { requestTimeout: REQUEST_MS, waitForZooKeeper: wait })
+    const { cluster } = node
+    // As soon as the expiry is known, ZooKeeper becomes unreachable: the new session cannot be opened.
+    cluster.on('connection', state => {
+      if (state !== 'renewing') return
+      node.proxy.refuse()
+      node.proxy.cut()
+    })
+    await expire(ctx, node)
+    await waitFor('the expiry to be known', () => cluster.zk.state === 'expired')
+    const name = wait ? 'waits' : 'gives-up'
+    const calls = [cluster.getCapable('uncached'), cluster.whereisGlobal('uncached'), cluster.register('svc', cluster.node.spawn(async self => void (await self.receive()))), cluster.registerCandidate(name, async self => void (await self.receive()))]
+    if (!wait) {
+      for (const err of await rejectionsWithin(calls, 4 * REQUEST_MS)) {
+        assert.instance(err, ClusterError)
+        assert.is(err.name, 'EXPIRED', err.message)
+      }
+      await node.proxy.accept()
+      await waitFor('a new session', () => cluster.zk.state === 'connected')
+      continue
+    }
+    await new Promise(resolve => setTimeout(resolve, 2 * REQUEST_MS))
+    await node.proxy.accept()
+    const results = await Promise.all(calls)
+    assert.equal(results[0], [])
+    assert.is(results[1], null)
+    await waitFor('the candidacy to lead', () => cluster.leadership(name) !== null)
+  }
+})
+
 test('the cache is cleared on expiry: answers are read again on the new session', async ctx => {
   const node = await silenceable(ctx)
   const { cluster, traces } = node
@@ -164,11 +223,16 @@ test('the cache is cleared on expiry: answers are read again on the new session'
 
 test('stop() is idempotent; afterwards the cluster refuses work', async ({ pool }) => {
   const { cluster } = await pool.start()
+  const pid = cluster.node.spawn(() => undefined)
   await Promise.all([cluster.stop(), cluster.stop()])
   assert.is(cluster.state, 'stopped')
   assert.is(cluster.node.state, 'stopped')
   assert.is(cluster.zk.state, 'closed')
-  assert.match((await rejection(cluster.registerCandidate('g', () => undefined))).message, /is stopped/)
+  const calls = [cluster.registerCandidate('g', () => undefined), cluster.unregister('s'), cluster.register('s', pid), cluster.getCapable('uncached')]
+  for (const err of await Promise.all(calls.map(call => rejection(call)))) {
+    assert.instance(err, ClusterError)
+    assert.is(err.name, 'STOPPED')
+  }
   assert.match((await rejection(cluster.unregister('s'))).message, /is stopped/)
 })
 
@@ -188,6 +252,9 @@ test('bad options are refused before anything starts', async () => {
     [{ zookeeper: 'x:1', sessionTimeout: -1 }, /sessionTimeout must be a positive number/],
     [{ zookeeper: 'x:1', connectTimeout: 0 }, /connectTimeout must be a positive number/],
     [{ zookeeper: 'x:1', stepDownMargin: Number.NaN }, /stepDownMargin must be a positive number/],
+    [{ zookeeper: 'x:1', tickTime: 0 }, /tickTime must be a positive number/],
+    [{ zookeeper: 'x:1', requestTimeout: -5 }, /requestTimeout must be a positive number/],
+    [{ zookeeper: 'x:1', waitForZooKeeper: 'yes' as unknown as boolean }, /waitForZooKeeper must be true or false/],
     [{ zookeeper: 'x:1', acl: [] }, /acl must be a non-empty list/],
     [{ zookeeper: 'x:1', credentials: ['digest'] as unknown as [string, string] }, /credentials must be \[scheme, credentials\]/],
   ]
@@ -196,6 +263,15 @@ test('bad options are refused before anything starts', async () => {
     assert.instance(err, TypeError)
     assert.match(err.message, message)
   }
+})
+
+test('a session timeout too short for a safe lease is refused by registerCandidate, with the numbers', async ({ pool }) => {
+  const { cluster } = await pool.start({ sessionTimeout: 4000, tickTime: 2500 })
+  const err = await rejection(cluster.registerCandidate('g', () => undefined))
+  assert.match(err.message, /cannot stand for "g": the negotiated session timeout 4000 ms is too short to hold a global name safely with tickTime 2500 ms .* at least 4150 ms/)
+  assert.is(cluster.leadership('g'), null)
+  // Discovery does not need a lease.
+  await cluster.register('svc', cluster.node.spawn(async self => void (await self.receive())))
 })
 
 test('a local name that cannot be a znode name stays local, with an error logged', async ({ pool }) => {

@@ -27,6 +27,8 @@ export class ClusterPool {
     const errors: string[] = []
     const cluster = await Cluster.start({
       sessionTimeout: 6000,
+      // The test kit's servers tick every 500 ms.
+      tickTime: 500,
       ...this.defaults,
       ...options,
       logTrace: line => traces.push(line),
@@ -99,6 +101,16 @@ export function recordLeadership(cluster: Cluster, name: string, into: Interval[
     interval.reason = reason
     open.delete(leadership.token)
   })
+}
+
+/** Makes server 1 of a 3-server ensemble a follower (fresh ensembles usually elect the highest id). */
+export async function serverOneFollows(ensemble: Ensemble): Promise<void> {
+  const one = ensemble.servers[0]!
+  if ((await one.mode()) !== 'leader') return
+  await one.kill()
+  await ensemble.waitReady()
+  await one.start()
+  await ensemble.waitReady()
 }
 
 /** Counts the trace lines matching `pattern`. */

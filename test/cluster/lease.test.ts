@@ -1,0 +1,185 @@
+// The lease's arithmetic on a hand-driven clock: what a returning sync proves, after regular
+// syncs, after a gap in them, and on a connection opened long ago. (On real ZooKeeper:
+// partition.test.ts and quiet-lease.test.ts.)
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Clock, Timer } from '../../lib/env.js'
+import { Lease } from '../../lib/cluster/lease.js'
+import type { ZooKeeper } from '../../lib/zk-wire/index.js'
+
+const TICK = 500
+const T = 4000
+const MARGIN = 200
+/** T − 1.5 × tickTime − margin. */
+const L = T - 1.5 * TICK - MARGIN
+/** min(tickTime / 2, L / 4). */
+const INTERVAL = 250
+
+/** A clock that moves only when told; `pause` moves it without running timers (a frozen process). */
+class ManualClock implements Clock {
+  #now = 0
+  #timers: Array<{ due: number; fn: () => void; cancelled: boolean }> = []
+
+  now(): number {
+    return this.#now
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const entry = { due: this.#now + Math.max(0, ms), fn, cancelled: false }
+    this.#timers.push(entry)
+    const timer: Timer = { cancel: () => void (entry.cancelled = true), unref: () => timer }
+    return timer
+  }
+
+  /** Runs every timer due within `ms`, in order, then stands at now + ms. */
+  advance(ms: number): void {
+    const target = this.#now + ms
+    for (;;) {
+      const next = this.#timers.filter(t => !t.cancelled && t.due <= target).sort((a, b) => a.due - b.due)[0]
+      if (next === undefined) break
+      next.cancelled = true
+      this.#now = Math.max(this.#now, next.due)
+      next.fn()
+    }
+    this.#now = target
+  }
+
+  pause(ms: number): void {
+    this.#now += ms
+  }
+}
+
+interface Ctx {
+  clock: ManualClock
+  lease: Lease
+  /** Replies not yet given, oldest first. */
+  pending: Array<{ sentAt: number; reply: () => void }>
+  connectedSince: number
+}
+
+const flush = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
+
+const test = suite<Ctx>('lease evidence')
+test.before.each(ctx => {
+  ctx.clock = new ManualClock()
+  ctx.pending = []
+  ctx.connectedSince = 0
+  const zk = {
+    sessionId: 1n,
+    negotiatedTimeout: T,
+    sync: () => new Promise<void>(resolve => ctx.pending.push({ sentAt: ctx.clock.now(), reply: resolve })),
+  } as unknown as ZooKeeper
+  ctx.lease = new Lease({ client: () => zk, tickTime: TICK, stepDownMargin: MARGIN, onExpire: () => undefined, connectedSince: () => ctx.connectedSince, clock: ctx.clock })
+})
+test.after.each(ctx => {
+  ctx.lease.stop()
+})
+
+/** Answers every sync sent so far. */
+async function answerAll(ctx: Ctx): Promise<void> {
+  for (const { reply } of ctx.pending.splice(0)) reply()
+  await flush()
+}
+
+/** Lets the lease sync every interval for `ms`, each sync answered at once. */
+async function regular(ctx: Ctx, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += INTERVAL) {
+    await answerAll(ctx)
+    ctx.clock.advance(INTERVAL)
+  }
+  await answerAll(ctx)
+}
+
+test('with a sync every interval, a returning sync proves its own send time', async ctx => {
+  ctx.lease.need(true)
+  await regular(ctx, 5000)
+  assert.is(ctx.lease.deadline(), 5000 + L)
+  assert.ok(ctx.lease.valid())
+})
+
+test('a stalled link: the syncs of one chain prove the send time of its first one', async ctx => {
+  ctx.lease.need(true)
+  await regular(ctx, 2000)
+  ctx.clock.advance(INTERVAL) // 2250: this one and the next ones stay unanswered
+  ctx.clock.advance(4 * INTERVAL)
+  await answerAll(ctx)
+  assert.is(ctx.lease.deadline(), 2250 + L)
+})
+
+test('after a gap in the syncs (a paused or starved process) the first one back does not prove its send time', async ctx => {
+  ctx.lease.need(true)
+  await regular(ctx, 10_000) // last regular sync at 10 000
+  ctx.clock.pause(1800)
+  ctx.clock.advance(0) // the overdue sync goes out at 11 800
+  await answerAll(ctx)
+  // Its follower had reported the touches of syncs sent up to tickTime / 2 before the one
+  // before it (10 000): the 9 750 one, so the session lives until at least 9 750 + T.
+  assert.is(ctx.lease.deadline(), 9750 + 1.5 * TICK + L)
+  // Regular syncs again: the evidence catches up within tickTime / 2 + an interval.
+  ctx.clock.advance(INTERVAL)
+  await answerAll(ctx)
+  assert.is(ctx.lease.deadline(), 10_000 + 1.5 * TICK + L)
+  ctx.clock.advance(INTERVAL)
+  await answerAll(ctx)
+  assert.is(ctx.lease.deadline(), 12_300 + L)
+})
+
+test('the first sync on a connection opened long ago proves only the connection, then regular syncs take over', async ctx => {
+  ctx.clock.advance(5000)
+  ctx.lease.need(true)
+  await answerAll(ctx)
+  assert.is(ctx.lease.deadline(), 0 + 1.5 * TICK + L)
+  assert.not.ok(ctx.lease.valid())
+  await regular(ctx, 2 * INTERVAL)
+  assert.is(ctx.lease.deadline(), 5500 + L)
+  assert.ok(ctx.lease.valid())
+})
+
+test('the first sync on a connection just made proves its send time', async ctx => {
+  ctx.clock.advance(5000)
+  ctx.connectedSince = 4990
+  ctx.lease.need(true)
+  await answerAll(ctx)
+  assert.is(ctx.lease.deadline(), 5000 + L)
+  assert.ok(ctx.lease.valid())
+})
+
+test('cold (every candidacy waits further back): no syncs; hot again: one at once, then every interval', async ctx => {
+  ctx.lease.need(true)
+  await regular(ctx, 1000)
+  ctx.lease.pace(false)
+  const sent = ctx.pending.length
+  ctx.clock.advance(20 * INTERVAL)
+  assert.is(ctx.pending.length, sent, 'cold: nothing sent')
+  ctx.lease.pace(true)
+  assert.is(ctx.pending.length, sent + 1, 'hot: one sync now')
+  ctx.clock.advance(4 * INTERVAL)
+  assert.is(ctx.pending.length, sent + 5)
+})
+
+test('a cold lease asked for (a candidacy first in line) syncs every interval until it is valid, then tells, then stops', async ctx => {
+  ctx.connectedSince = -Infinity
+  ctx.lease.need(true)
+  await regular(ctx, 1000)
+  ctx.lease.pace(false)
+  ctx.clock.advance(10_000)
+  assert.not.ok(ctx.lease.valid(), 'the old evidence ran out')
+  let told = 0
+  ctx.lease.whenRenewed(() => told++)
+  await answerAll(ctx)
+  assert.is(told, 0, 'the first sync after a gap proves only the syncs before the gap')
+  assert.not.ok(ctx.lease.valid())
+  let syncs = 1
+  while (told === 0 && syncs < 40) {
+    ctx.clock.advance(INTERVAL)
+    syncs++
+    await answerAll(ctx)
+  }
+  assert.is(told, 1, 'told once the lease is valid')
+  assert.ok(ctx.lease.valid())
+  assert.ok(syncs <= Math.ceil((1.5 * TICK) / INTERVAL) + 2, `regular again within about 1.5 ticks (${syncs} syncs)`)
+  ctx.clock.advance(20 * INTERVAL)
+  assert.ok(ctx.pending.length <= 1, 'still cold and nobody waits: the syncs stop')
+})
+
+test.run()
