@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type DevServer, startDevServer } from '../../lib/dev-server/index.js'
+import { commands } from '../../lib/cli/commands.js'
 import { ZooKeeper, digestACL } from '../../lib/zk-wire/index.js'
 import { makeTempDir, removeTempDir } from '../support/cleanup.js'
 import { fourLetterWord } from '../support/four-letter.js'
+import { makeTlsMaterial } from '../support/tls-material.js'
 import { freePort } from '../support/ports.js'
 import { waitFor } from '../support/wait.js'
 import { type CliProcess, cli, startCli } from './run-cli.js'
+
+const lines = (text: string): unknown[] => text.trim().split('\n').map((l) => JSON.parse(l))
 
 const test = suite<{ server: DevServer; zk: ZooKeeper; running: CliProcess[]; at: string[] }>('zkcloud command line')
 
@@ -23,15 +29,76 @@ test.after.each(async (ctx) => {
   await ctx.server.close()
 })
 
-test('help lists every command; no command or an unknown one is a usage error (2)', async () => {
+test('help lists every command; --version prints the package version', async () => {
   const help = await cli(['help'])
   assert.is(help.code, 0)
-  for (const c of ['ls', 'get', 'set', 'create', 'rm', 'stat', 'tree', 'watch', 'dev-server']) assert.match(help.text, new RegExp(`^  ${c} `, 'm'))
-  assert.match((await cli(['help', 'create'])).text, /^usage: zkcloud create \[-e\] \[-s\] \[-c\] \[-t ttl\] <path> \[data\|-\]/)
-  assert.is((await cli([])).code, 2)
-  const unknown = await cli(['frobnicate'])
-  assert.is(unknown.code, 2)
-  assert.match(unknown.stderr, /unknown command "frobnicate"/)
+  for (const c of commands.keys()) assert.match(help.text, new RegExp(`^  ${c} `, 'm'))
+  assert.match((await cli(['help', 'create'])).text, /^usage: zkcloud create \[-e\] \[-s\] \[-c\] \[-t ttl\] <path> \[data\|-\] \[acl\]/)
+  assert.match((await cli(['get', '--help'])).text, /^usage: zkcloud get \[-s\] \[-w\] <path>/)
+  const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  assert.equal(await cli(['--version']), { code: 0, stdout: Buffer.from(`zkcloud ${version}\n`), text: `zkcloud ${version}\n`, stderr: '' })
+  assert.equal(JSON.parse((await cli(['--json', '--version'])).text), { version })
+})
+
+test('every usage error names the problem in one line and exits 2', async ({ at }) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['frobnicate'], /^zkcloud: unknown command "frobnicate" \(try: zkcloud help\)$/],
+    [['--server'], /^zkcloud: --server needs a value$/],
+    [[...at, 'ls'], /^zkcloud: ls: missing <path> \(usage: zkcloud ls \[-s\] \[-w\] \[-R\] <path>\)$/],
+    [[...at, 'ls', '/', 'extra'], /^zkcloud: ls: unexpected argument "extra" \(usage: zkcloud ls /],
+    [[...at, 'ls', '-x', '/'], /^zkcloud: ls: unknown option -x /],
+    [[...at, 'get', '--json=yes', '/'], /^zkcloud: get: --json takes no value /],
+    [[...at, 'set', '-v', 'x', '/v', 'y'], /^zkcloud: set: -v needs an integer, got "x" /],
+    [[...at, 'set', '-v'], /^zkcloud: set: -v needs a value /],
+    [[...at, 'rm', '-r', '-v', '1', '/v'], /^zkcloud: rm: -v cannot be combined with -r /],
+    [[...at, 'create', '/a', 'x', 'world:anyone:rwz'], /^zkcloud: create: ACL entry "world:anyone:rwz": unknown permission "z"/],
+    [[...at, 'create', '/a', 'x', 'nocolons'], /^zkcloud: create: ACL entry "nocolons" is not scheme:id:perms/],
+    [[...at, '--timeout', '0', 'ls', '/'], /^zkcloud: ls: --timeout must be at least 1, got 0 /],
+    [[...at, 'cluster', 'stats'], /^zkcloud: cluster: unknown cluster subcommand "stats"/],
+    [[...at, 'addauth', 'digest', 'a:b'], /^zkcloud: addauth: addauth works inside zkcloud shell; on the command line use --auth/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await cli(args)
+    assert.is(r.code, 2, args.join(' '))
+    assert.is(r.stderr.split('\n').length, 2, `one line for ${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr.trimEnd(), message)
+    assert.is(r.text, '')
+  }
+  const json = await cli([...at, '--json', 'ls'])
+  assert.equal(JSON.parse(json.stderr), { error: 'missing <path>', usage: 'zkcloud ls [-s] [-w] [-R] <path>' })
+})
+
+test('a server that cannot be reached says why; Ctrl-C while connecting exits 130 at once', async () => {
+  const port = await freePort()
+  const refused = await cli(['--server', `127.0.0.1:${port}`, '--timeout', '300', 'ls', '/'])
+  assert.is(refused.code, 3)
+  assert.match(refused.stderr, new RegExp(`^zkcloud: CONNECTIONLOSS: cannot reach 127\\.0\\.0\\.1:${port} within 300 ms: 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)`))
+  const started = Date.now()
+  const dns = await cli(['--server', 'no-such-host.invalid:2181', '--timeout', '20000', 'ls', '/'])
+  assert.is(dns.code, 3)
+  assert.match(dns.stderr, /cannot resolve "no-such-host\.invalid" \(ENOTFOUND|EAI_AGAIN\)/)
+  assert.ok(Date.now() - started < 10_000, 'a name that does not resolve fails without waiting for --timeout')
+  // A listener that accepts and never answers: the client waits for a handshake.
+  let onConnection: () => void = () => undefined
+  const silent = createServer(() => onConnection())
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+  try {
+    const address = `127.0.0.1:${(silent.address() as AddressInfo).port}`
+    const mute = await cli(['--server', address, '--timeout', '400', 'ls', '/'])
+    assert.is(mute.code, 3)
+    assert.match(mute.stderr, /accepted a TCP connection but completed no ZooKeeper handshake/)
+    const connecting = new Promise<void>((resolve) => (onConnection = resolve))
+    const waiting = startCli(['--server', address, '--timeout', '30000', 'ls', '/'])
+    await connecting
+    const interrupted = Date.now()
+    waiting.child.kill('SIGINT')
+    const r = await waiting.exited
+    assert.is(r.code, 130)
+    assert.ok(Date.now() - interrupted < 1500, `exited ${Date.now() - interrupted} ms after SIGINT`)
+    assert.is(r.stderr, '')
+  } finally {
+    silent.close()
+  }
 })
 
 test('create, get, set, ls, stat and rm, with human output', async ({ at, zk }) => {
@@ -74,8 +141,8 @@ test('--json: one document per line for results and for errors', async ({ at, zk
   const got = JSON.parse((await cli([...at, 'get', '--json', '/j'])).text)
   assert.equal([got.data, got.encoding, got.stat.dataLength, typeof got.stat.czxid, typeof got.stat.ctime], ['v', 'utf8', 1, 'string', 'number'])
   await zk.create('/j/k')
-  assert.equal(JSON.parse((await cli([...at, '--json', 'ls', '/j'])).text), ['k'])
-  assert.equal(JSON.parse((await cli([...at, '--json', 'tree', '/j'])).text), { name: 'j', path: '/j', children: [{ name: 'k', path: '/j/k', children: [] }] })
+  assert.equal(JSON.parse((await cli([...at, '--json', 'ls', '/j'])).text), { path: '/j', children: ['k'] })
+  assert.equal(lines((await cli([...at, '--json', 'tree', '/j'])).text), [{ path: '/j', depth: 0 }, { path: '/j/k', depth: 1 }])
   const missing = await cli([...at, '--json', 'get', '/nope'])
   assert.is(missing.code, 1)
   assert.equal(JSON.parse(missing.stderr), { error: 'NONODE', code: -101, message: 'no node (getData /nope)', path: '/nope' })
@@ -101,8 +168,8 @@ test('exit status: 1 when the server refuses, 2 for a bad command line, 3 when n
     [['rm', '-v', '3', '/v'], 1, /BADVERSION/],
     [['create', '/missing/child'], 1, /NONODE/],
     [['ls'], 2, /missing <path>/],
-    [['ls', '--wat', '/'], 2, /Unknown option '--wat'/],
-    [['set', '-v', 'x', '/v', 'y'], 2, /--data-version needs an integer/],
+    [['ls', '--wat', '/'], 2, /unknown option --wat/],
+    [['set', '-v', 'x', '/v', 'y'], 2, /-v needs an integer/],
     [['--auth', 'nocolon', 'ls', '/'], 2, /--auth needs scheme:credentials/],
     [['--timeout', 'soon', 'ls', '/'], 2, /--timeout needs an integer/],
   ]
@@ -111,9 +178,6 @@ test('exit status: 1 when the server refuses, 2 for a bad command line, 3 when n
     assert.is(r.code, code, args.join(' '))
     assert.match(r.stderr, message)
   }
-  const nobody = await cli(['--server', `127.0.0.1:${await freePort()}`, '--timeout', '300', 'ls', '/'])
-  assert.is(nobody.code, 3)
-  assert.match(nobody.stderr, /cannot reach 127\.0\.0\.1:\d+ within 300 ms/)
 })
 
 test('rm -r deletes a subtree; tree draws one', async ({ at, zk }) => {
@@ -184,6 +248,37 @@ test('dev-server runs until interrupted, and keeps its data in --data-dir across
     assert.match(refused.stderr, /EADDRINUSE/)
   } finally {
     removeTempDir(dataDir)
+  }
+})
+
+test('dev-server options: SASL users, the four-letter whitelist, a TLS port; bad values are usage errors', async ({ running }) => {
+  const dir = makeTempDir('cli-dev-server-tls')
+  try {
+    const files = await makeTlsMaterial(dir)
+    const server = startCli(['--json', 'dev-server', '--port', '0', '--sasl-user', 'alice:wonderland', '--4lw-whitelist', 'srvr,mntr', '--tls-port', '0', '--tls-cert', files.keyStore, '--tls-key', files.keyStore, '--tls-ca', files.trustStore])
+    running.push(server)
+    const { listening, tls } = JSON.parse(await server.line(/listening/)) as { listening: string; tls: string }
+    const alice = await ZooKeeper.connect(listening, { sasl: { username: 'alice', password: 'wonderland' } })
+    assert.ok((await alice.whoAmI()).some((i) => i.authScheme === 'sasl' && i.user === 'alice'))
+    await alice.close()
+    const secure = await ZooKeeper.connect(tls, { tls: files.client })
+    assert.is((await secure.getChildren('/')).includes('zookeeper'), true)
+    await secure.close()
+    const port = Number(listening.split(':')[1])
+    assert.is(await fourLetterWord('127.0.0.1', port, 'ruok'), 'ruok is not executed because it is not in the whitelist.\n')
+    assert.match(await fourLetterWord('127.0.0.1', port, 'srvr'), /^Mode: standalone$/m)
+  } finally {
+    removeTempDir(dir)
+  }
+  for (const [args, message] of [
+    [['--sasl-user', 'alice'], /--sasl-user needs name:password, got "alice"/],
+    [['--tls-port', '0'], /--tls-port needs --tls-cert and --tls-key/],
+    [['--tls-cert', 'x.pem'], /--tls-cert, --tls-key and --tls-ca go with --tls-port/],
+    [['--tls-port', '0', '--tls-cert', '/nonexistent.pem', '--tls-key', '/nonexistent.pem'], /--tls-cert: cannot read \/nonexistent\.pem \(ENOENT\)/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await cli(['dev-server', '--port', '0', ...args])
+    assert.is(r.code, 2, args.join(' '))
+    assert.match(r.stderr, message)
   }
 })
 

@@ -22,13 +22,17 @@ export interface CliProcess {
   child: ChildProcess
   /** Resolves with the first stdout line matching `pattern`. */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>
+  /** Resolves with the first stderr line matching `pattern`. */
+  errorLine(pattern: RegExp, timeoutMs?: number): Promise<string>
+  /** Writes `text` and a newline to its stdin (started with `keepStdin`). */
+  type(text: string): void
   /** Everything written to stdout so far. */
   output(): string
   exited: Promise<CliResult>
 }
 
 /** Starts `zkcloud args…` with `env` added to this process's environment (ZK_HOSTS removed unless given). */
-export function startCli(args: string[], options: { env?: Record<string, string>; input?: Buffer | string } = {}): CliProcess {
+export function startCli(args: string[], options: { env?: Record<string, string>; input?: Buffer | string; keepStdin?: boolean } = {}): CliProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
   if (options.env?.ZK_HOSTS === undefined) delete env.ZK_HOSTS
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -40,9 +44,14 @@ export function startCli(args: string[], options: { env?: Record<string, string>
     out.push(b)
     for (const w of waiters.splice(0)) w()
   })
-  child.stderr!.on('data', (b: Buffer) => err.push(b))
-  child.stdin!.end(options.input)
+  child.stderr!.on('data', (b: Buffer) => {
+    err.push(b)
+    for (const w of waiters.splice(0)) w()
+  })
+  if (options.keepStdin === true) child.stdin!.write(options.input ?? '')
+  else child.stdin!.end(options.input)
   const output = (): string => Buffer.concat(out).toString('utf8')
+  const errors = (): string => Buffer.concat(err).toString('utf8')
   const exited = new Promise<CliResult>((resolve) =>
     child.on('close', (code) => {
       if (child.pid !== undefined) untrackPid(child.pid)
@@ -50,19 +59,22 @@ export function startCli(args: string[], options: { env?: Record<string, string>
       resolve({ code, stdout, text: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8') })
     }),
   )
-  const line = async (pattern: RegExp, timeoutMs = 10_000): Promise<string> => {
+  const lineOf = async (text: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<string> => {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const found = output().split('\n').find((l) => pattern.test(l))
+      const found = text().split('\n').find((l) => pattern.test(l))
       if (found !== undefined) return found
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line matching ${pattern} in:\n${output()}\n${Buffer.concat(err).toString('utf8')}`)
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line matching ${pattern} in:\n${output()}\n${errors()}`)
       await new Promise<void>((resolve) => {
         waiters.push(resolve)
         setTimeout(resolve, 100)
       })
     }
   }
-  return { child, line, output, exited }
+  const line = (pattern: RegExp, timeoutMs?: number): Promise<string> => lineOf(output, pattern, timeoutMs)
+  const errorLine = (pattern: RegExp, timeoutMs?: number): Promise<string> => lineOf(errors, pattern, timeoutMs)
+  const type = (text: string): void => void child.stdin!.write(`${text}\n`)
+  return { child, line, errorLine, type, output, exited }
 }
 
 /** Runs `zkcloud args…` to completion. */
