@@ -45,6 +45,20 @@ function killGroup(pid) {
 
 const seconds = ms => `${(ms / 1000).toFixed(1)} s`
 
+/**
+ * What a failed file said about its failure, for the summary at the end (CI logs are often
+ * read from their tail): each uvu `FAIL` block, or the last lines when there is none.
+ */
+function excerptOf(output) {
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+  const blocks = []
+  lines.forEach((line, i) => {
+    if (/^\s*FAIL\s/.test(line)) blocks.push(...lines.slice(i, i + 25), '')
+  })
+  const picked = blocks.length > 0 ? blocks.slice(0, 100) : lines.slice(-30)
+  return picked.map(line => `    | ${line}`).join('\n')
+}
+
 let current // the running child, for Ctrl-C
 let runTmp
 
@@ -63,6 +77,9 @@ function runFile(file, env) {
     let verdict
     let graceTimer
     let tail = ''
+    let summary = ''
+    let output = '' // the last 64 KiB of both streams, for the excerpt in the final summary
+    const keep = chunk => { output = (output + chunk.toString()).slice(-65536) }
     const stop = (status, detail) => {
       verdict ??= { status, detail }
       killGroup(child.pid)
@@ -70,7 +87,9 @@ function runFile(file, env) {
     const timer = setTimeout(() => stop('timed out', `still running after ${seconds(timeoutMs)}`), timeoutMs)
     child.stdout.on('data', chunk => {
       process.stdout.write(chunk)
+      keep(chunk)
       tail = (tail + chunk.toString()).slice(-100)
+      summary = (summary + chunk.toString()).slice(-400)
       if (!graceTimer && /Duration:/.test(tail)) {
         graceTimer = setTimeout(() => stop('hung',
           `its tests finished but the process did not exit within ${seconds(exitGraceMs)}: ` +
@@ -78,7 +97,10 @@ function runFile(file, env) {
         exitGraceMs)
       }
     })
-    child.stderr.on('data', chunk => process.stderr.write(chunk))
+    child.stderr.on('data', chunk => {
+      process.stderr.write(chunk)
+      keep(chunk)
+    })
     // Whatever the file left behind in its group goes too; that also closes the pipes a
     // leftover grandchild would otherwise hold open, delaying 'close'.
     // If something outside the group still holds the pipes, 'close' would wait for it: once
@@ -90,9 +112,15 @@ function runFile(file, env) {
       clearTimeout(timer)
       clearTimeout(graceTimer)
       current = undefined
+      // uvu exits 0 when a before/after hook throws (its runner's `finally` swallows the
+      // error): every test of that suite is then neither passed nor failed. Count them.
+      const counts = /Total:\s+(\d+)\s+Passed:\s+(\d+)\s+Skipped:\s+(\d+)/.exec(summary.replace(/\x1b\[[0-9;]*m/g, ''))
+      if (!verdict && code === 0 && counts && Number(counts[2]) + Number(counts[3]) < Number(counts[1])) {
+        verdict = { status: 'failed', detail: `${Number(counts[1]) - Number(counts[2]) - Number(counts[3])} of ${counts[1]} tests did not run to the end (a before or after hook threw?)` }
+      }
       if (!verdict && code === 0) verdict = { status: 'passed' }
       verdict ??= { status: 'failed', detail: signal ? `killed by ${signal}` : `exit code ${code}` }
-      resolve(verdict)
+      resolve({ ...verdict, excerpt: verdict.status === 'passed' ? '' : excerptOf(output) })
     }
     child.on('exit', (code, signal) => {
       killGroup(child.pid)
@@ -160,9 +188,9 @@ async function main() {
     const name = relative(root, file)
     console.log(`\n▶ ${name}`)
     const fileStarted = Date.now()
-    const { status, detail } = await runFile(file, env)
+    const { status, detail, excerpt } = await runFile(file, env)
     const took = Date.now() - fileStarted
-    results.push({ name, status, detail, took })
+    results.push({ name, status, detail, took, excerpt })
     if (status === 'passed') {
       console.log(`✔ ${name} (${seconds(took)})`)
       continue
@@ -182,6 +210,7 @@ async function main() {
   console.log(`Test files: ${count('passed')} passed, ${count('failed')} failed, ` +
     `${count('timed out')} timed out, ${count('hung')} hung, of ${results.length} — ${seconds(Date.now() - started)}`)
   for (const r of bad) console.log(`  ${r.status.toUpperCase().padEnd(9)} ${r.name}${r.detail ? ` — ${r.detail}` : ''}`)
+  for (const r of bad) if (r.excerpt) console.log(`\n  ${r.name}:\n${r.excerpt}`)
   for (const problem of problems) console.log(`  FAILED    ${problem}`)
   return bad.length + problems.length > 0 ? 1 : 0
 }
