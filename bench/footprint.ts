@@ -1,6 +1,7 @@
 /**
- * Install footprint and import time of `zkcloud` (from its packed tarball,
- * `--omit=optional`) next to node-zookeeper-client, measured in the same run.
+ * Install footprint and import time of `zkcloud` (from its packed tarball, with
+ * `--omit=optional` and with a plain install) next to node-zookeeper-client,
+ * measured in the same run.
  *
  *   npm run build && node dist/bench/footprint.js
  */
@@ -45,11 +46,11 @@ function packages(nodeModules: string): string[] {
   return found
 }
 
-/** Installs `spec` into a fresh project; returns its folder. */
-function install(spec: string): string {
+/** Installs `spec` into a fresh project (`--omit=optional --ignore-scripts`, or a plain `npm install`); returns its folder. */
+function install(spec: string, plain = false): string {
   const dir = mkdtempSync(join(tmpdir(), 'zkcloud-footprint-'))
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'footprint', version: '1.0.0', private: true, type: 'module' }))
-  npm(dir, ['install', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', spec])
+  npm(dir, ['install', ...(plain ? [] : ['--omit=optional', '--ignore-scripts']), '--no-audit', '--no-fund', '--prefer-offline', spec])
   return dir
 }
 
@@ -68,10 +69,13 @@ function importTime(dir: string, specifier: string): number {
 
 function main(): void {
   const packDir = mkdtempSync(join(tmpdir(), 'zkcloud-pack-'))
-  const tarball = join(packDir, npm(root, ['pack', '--silent', '--pack-destination', packDir]).trim().split('\n').pop()!)
+  const tarball = join(packDir, npm(root, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir]).trim().split('\n').pop()!)
   const ours = install(tarball)
+  const oursPlain = install(tarball, true)
   const peer = install('node-zookeeper-client@1')
   try {
+    const plainPkgs = packages(join(oursPlain, 'node_modules'))
+    const plainSize = size(join(oursPlain, 'node_modules'))
     const oursPkgs = packages(join(ours, 'node_modules'))
     const peerPkgs = packages(join(peer, 'node_modules'))
     const oursSize = size(join(ours, 'node_modules'))
@@ -85,8 +89,10 @@ function main(): void {
     table(
       ['figure', 'zkcloud', 'node-zookeeper-client', 'ratio'],
       [
-        ['installed size', `${(oursSize / 1e6).toFixed(2)} MB`, `${(peerSize / 1e6).toFixed(2)} MB`, `${(oursSize / peerSize).toFixed(2)}x`],
-        ['packages installed', `${oursPkgs.length} (${oursPkgs.sort().join(', ')})`, `${peerPkgs.length}`, `${(oursPkgs.length / peerPkgs.length).toFixed(2)}x`],
+        ['installed size (--omit=optional)', `${(oursSize / 1e6).toFixed(2)} MB`, `${(peerSize / 1e6).toFixed(2)} MB`, `${(oursSize / peerSize).toFixed(2)}x`],
+        ['packages installed (--omit=optional)', `${oursPkgs.length} (${oursPkgs.sort().join(', ')})`, `${peerPkgs.length}`, `${(oursPkgs.length / peerPkgs.length).toFixed(2)}x`],
+        ['installed size (plain npm install)', `${(plainSize / 1e6).toFixed(2)} MB`, '', ''],
+        ['packages installed (plain npm install)', `${plainPkgs.length} (${plainPkgs.sort().join(', ')})`, '', ''],
         ['import time (`zkcloud/zk` vs the peer)', `${oursImport.toFixed(1)} ms`, `${peerImport.toFixed(1)} ms`, `${(oursImport / peerImport).toFixed(2)}x`],
         ['import time of an empty module (the floor on this machine now)', `${floor.toFixed(1)} ms`, '', ''],
         ['runtime/msgpackr modules loaded by `zkcloud/zk`', `${heavy.length}`, '-', '-'],
@@ -94,7 +100,7 @@ function main(): void {
     )
     if (heavy.length > 0) console.log(`\nunexpected modules on the client path:\n${heavy.join('\n')}`)
   } finally {
-    for (const d of [packDir, ours, peer]) rmSync(d, { recursive: true, force: true })
+    for (const d of [packDir, ours, oursPlain, peer]) rmSync(d, { recursive: true, force: true })
   }
 }
 
