@@ -303,10 +303,10 @@ export class Candidacy {
   #lead(state: CandidacyState & { kind: 'waiting' }): void {
     const { lease, log, session } = this.context
     const { znode, stage } = state
-    if (!lease.valid()) {
-      // First in line, but no fresh evidence that the session lives (just reconnected, or
-      // ZooKeeper is slow): keep the place and look again when a sync comes back.
-      log.trace(`election ${this.name}: ${znode.child} is first but its lease is not valid; waiting for a sync`)
+    if (!lease.ready()) {
+      // First in line, but no fresh evidence that the session lives (just reconnected, a node
+      // that was cold, or ZooKeeper is slow): keep the place and look again when a sync comes back.
+      log.trace(`election ${this.name}: ${znode.child} is first but its lease is not ready; waiting for a sync`)
       lease.whenRenewed(() => this.kick())
       return
     }

@@ -14,6 +14,13 @@ export interface LeaseTerms {
   readonly length: number
   /** How often a `sync` is sent while the lease is needed: `min(tickTime / 2, length / 4)`. */
   readonly interval: number
+  /**
+   * How much of the lease must be left for a candidate to start leading:
+   * `min(tickTime / 2 + 2 × interval, length / 2)`, the time syncs sent every
+   * `interval` from now take to renew evidence that was credited from before
+   * a gap in them (see `Lease.ready`).
+   */
+  readonly toLead: number
 }
 
 const NO_TIMER: Timer = { cancel: () => undefined, unref: () => NO_TIMER }
@@ -32,7 +39,8 @@ export function leaseTerms(sessionTimeout: number, tickTime: number, stepDownMar
   if (length < MIN_LENGTH_MS) {
     return `the negotiated session timeout ${sessionTimeout} ms is too short to hold a global name safely with tickTime ${tickTime} ms and a step-down margin of ${slack} ms: it must be at least ${Math.ceil(margin + MIN_LENGTH_MS)} ms (1.5 × tickTime + margin + ${MIN_LENGTH_MS} ms); raise sessionTimeout, or set tickTime to the ensemble's`
   }
-  return { sessionTimeout, margin, length, interval: Math.min(tickTime / 2, length / 4) }
+  const interval = Math.min(tickTime / 2, length / 4)
+  return { sessionTimeout, margin, length, interval, toLead: Math.min(tickTime / 2 + 2 * interval, length / 2) }
 }
 
 /** A run of overlapping syncs: each was sent while the one before was still unanswered. */
@@ -137,6 +145,19 @@ export class Lease {
     return this.#clock.now() < this.deadline()
   }
 
+  /**
+   * Whether a candidate may start to lead: the lease is valid and has at
+   * least `toLead` left, so it lasts until the syncs now going out every
+   * interval renew it. Evidence credited from before a gap in the syncs (a
+   * connection made long ago, a node that was cold) can be valid for only a
+   * moment longer; a leader elected on it would step down (`'suspect'`)
+   * before the first fresh sync could come back, with nothing wrong.
+   */
+  ready(): boolean {
+    const terms = this.terms()
+    return typeof terms !== 'string' && this.#clock.now() + terms.toLead < this.deadline()
+  }
+
   /** Starts renewing (a candidacy exists) or stops (none left). */
   need(needed: boolean): void {
     const { kind } = this.#state
@@ -171,8 +192,8 @@ export class Lease {
 
   /**
    * Calls `fn` once, the next time a sync comes back with evidence that makes
-   * the lease valid (a candidate first in line whose lease is not valid yet
-   * waits for it), and sends a sync now; syncs go on every interval until then.
+   * the lease {@link ready} (a candidate first in line whose lease is not
+   * ready yet waits for it), and sends a sync now; syncs go on every interval until then.
    */
   whenRenewed(fn: () => void): void {
     const state = this.#state
@@ -279,8 +300,8 @@ export class Lease {
     if (state.kind !== 'renewing' || state.sessionId !== sessionId || at <= state.evidence) return
     state.evidence = at
     this.#rearm()
-    // Waiters want to lead: only evidence that makes the lease valid is news to them (syncs go on until it is).
-    if (!this.valid()) return
+    // Waiters want to lead: only evidence that makes the lease ready is news to them (syncs go on until it is).
+    if (!this.ready()) return
     const waiters = [...this.#waiters]
     this.#waiters.clear()
     for (const fn of waiters) fn()

@@ -144,6 +144,38 @@ test('the first sync on a connection just made proves its send time', async ctx 
   assert.ok(ctx.lease.valid())
 })
 
+test('a candidate is told to lead only with enough lease left to last until fresh syncs renew it', async ctx => {
+  // A connection made 3.2 s ago: the first sync proves only the handshake (0 + 1.5 × tickTime),
+  // a lease valid until 750 + L = 3800, 600 ms from now. The sync that proves its own send
+  // time is the third (p − tickTime / 2 must reach 3200), answered at 3700 + rtt. Leading on
+  // the first reply would step down at 3800 with every sync answered.
+  let expired = 0
+  const sync = (): Promise<void> => new Promise<void>(resolve => ctx.pending.push({ sentAt: ctx.clock.now(), reply: resolve }))
+  const zk = { sessionId: 1n, negotiatedTimeout: T, sync } as unknown as ZooKeeper
+  const lease = new Lease({ client: () => zk, tickTime: TICK, stepDownMargin: MARGIN, onExpire: () => expired++, connectedSince: () => 0, clock: ctx.clock })
+  ctx.clock.advance(3200)
+  lease.need(true)
+  let toldAt = -1
+  lease.whenRenewed(() => {
+    toldAt = ctx.clock.now()
+    lease.arm()
+  })
+  // Every sync answered 150 ms after it went out, for 3 s.
+  const RTT = 150
+  for (let t = 0; t < 3000; t += 50) {
+    ctx.clock.advance(50)
+    for (const entry of ctx.pending.filter(p => ctx.clock.now() - p.sentAt >= RTT)) {
+      ctx.pending.splice(ctx.pending.indexOf(entry), 1)
+      entry.reply()
+    }
+    await flush()
+  }
+  assert.is(toldAt, 3700 + RTT, 'told when the first sync that proves its own send time came back')
+  assert.ok(lease.valid())
+  assert.is(expired, 0, 'the leader it made never ran out of lease')
+  lease.stop()
+})
+
 test('cold (every candidacy waits further back): no syncs; hot again: one at once, then every interval', async ctx => {
   ctx.lease.need(true)
   await regular(ctx, 1000)
