@@ -96,7 +96,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#log = log
     this.#options = options
     const { layout, acl } = options
-    this.#ephemerals = new Ephemerals(session, acl, log, options.env)
+    this.#ephemerals = new Ephemerals(session, acl, log)
     this.#discovery = new Discovery(node, session, layout, this.#ephemerals, log)
     this.#elections = new Elections({
       node,

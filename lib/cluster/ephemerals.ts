@@ -1,8 +1,7 @@
 import type { ACL } from '../zk-wire/index.js'
 import type { Log } from './log.js'
 import type { Session } from './session.js'
-import { realEnv, type Clock } from '../env.js'
-import { createEphemeral, deleteIfExists, isClosed, isExpired, isTransient, pause } from './znodes.js'
+import { createEphemeral, deleteIfExists, isClosed, isExpired, isTransient } from './znodes.js'
 
 interface Entry {
   wanted: boolean
@@ -30,7 +29,6 @@ export class Ephemerals {
     private readonly session: Session,
     private readonly acl: readonly ACL[],
     private readonly log: Log,
-    private readonly clock: Clock = realEnv,
   ) {}
 
   /**
@@ -93,7 +91,7 @@ export class Ephemerals {
           entry.wanted = false
           throw error
         }
-        await pause(retryMs, this.session.closing, this.clock)
+        await this.session.pause(retryMs)
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS)
       }
     }

@@ -81,7 +81,9 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #log: Log
   readonly #clock: Clock
   readonly #onState = (state: ZkState): void => this.#clientState(state)
-  readonly #closing = new AbortController()
+  #closed = false
+  /** The waits of `pause`, ended at once by `close`. */
+  readonly #sleepers = new Set<() => void>()
 
   private constructor(
     zk: ZooKeeper,
@@ -124,7 +126,7 @@ export class Session extends EventEmitter<SessionEvents> {
         }
         const wait = Math.min(retryMs, left)
         log.error(`ZooKeeper at ${connectString} is unreachable (attempt ${attempt}: ${(error as Error).message}); retrying in ${wait} ms, giving up in ${Math.ceil(left / 1000)} s`)
-        await pause(wait, undefined, clock)
+        await pause(wait, clock)
         attemptMs = Math.min(attemptMs * 2, MAX_RETRY_MS)
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS)
       }
@@ -141,9 +143,23 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.#state.kind
   }
 
-  /** Aborted when the session is closed: retry waits end at once, so nothing outlives `close()`. */
-  get closing(): AbortSignal {
-    return this.#closing.signal
+  /**
+   * Resolves after `ms`, or at once when the session is closed, so no retry
+   * wait outlives `close()`. (One listener on the closing signal for all of
+   * them: a node whose ten lookups all back off at once must not trip Node's
+   * "possible EventTarget memory leak" warning.)
+   */
+  pause(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    return new Promise(resolve => {
+      const done = (): void => {
+        timer.cancel()
+        this.#sleepers.delete(done)
+        resolve()
+      }
+      const timer = this.#clock.setTimer(ms, done)
+      this.#sleepers.add(done)
+    })
   }
 
   /**
@@ -200,7 +216,7 @@ export class Session extends EventEmitter<SessionEvents> {
         const lost = isZk(error, 'CONNECTIONLOSS')
         if (!lost && !isZk(error, 'OPERATIONTIMEOUT')) throw error
         if (this.#clock.now() >= deadline) throw this.unavailable(error)
-        if (lost) await pause(RETRY_READ_MS, this.#closing.signal, this.#clock)
+        if (lost) await this.pause(RETRY_READ_MS)
       }
     }
   }
@@ -273,7 +289,10 @@ export class Session extends EventEmitter<SessionEvents> {
     const after = next.kind === 'renewing' ? null : next.zk
     if (before !== after) before.off('state', this.#onState)
     this.#state = next
-    if (next.kind === 'closed') this.#closing.abort()
+    if (next.kind === 'closed') {
+      this.#closed = true
+      for (const wake of [...this.#sleepers]) wake()
+    }
     if (next.kind === 'disconnected' || next.kind === 'renewing') this.#connectionStart = this.#clock.now()
     if (next.kind === 'connected' && (old.kind !== 'connected' || before !== after)) this.#epoch++
     if (old.kind !== next.kind) this.emit('state', next.kind)

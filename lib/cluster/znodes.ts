@@ -87,16 +87,7 @@ export async function deleteIfExists(zk: ZooKeeper, path: string): Promise<void>
   }
 }
 
-/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
-export function pause(ms: number, signal?: AbortSignal, clock: Clock = realEnv): Promise<void> {
-  return new Promise(resolve => {
-    if (signal?.aborted) return resolve()
-    const done = (): void => {
-      timer.cancel()
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = clock.setTimer(ms, done)
-    signal?.addEventListener('abort', done, { once: true })
-  })
+/** Resolves after `ms` on `clock`. */
+export function pause(ms: number, clock: Clock = realEnv): Promise<void> {
+  return new Promise(resolve => clock.setTimer(ms, resolve))
 }

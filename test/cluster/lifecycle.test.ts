@@ -265,6 +265,28 @@ test('bad options are refused before anything starts', async () => {
   }
 })
 
+test('a dozen lookups whose connection is cut at once back off and retry without a listener-leak warning', async ctx => {
+  const node = await silenceable(ctx)
+  const warnings: string[] = []
+  const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`)
+  process.on('warning', onWarning)
+  try {
+    node.proxy.stall()
+    const services = Array.from({ length: 12 }, (_, i) => `svc-${i}`)
+    const lookups = services.map(s => node.cluster.getCapable(s))
+    await new Promise(resolve => setTimeout(resolve, 50))
+    node.proxy.cut() // every lookup in flight fails with CONNECTIONLOSS and waits before it reads again
+    node.proxy.resume()
+    const lists = await Promise.all(lookups)
+    assert.equal(lists.map(list => list.length), services.map(() => 0))
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(warnings, [])
+    assert.ok(node.traces.some(line => line.includes('svc-11')), 'the lookups were made (and traced)')
+  } finally {
+    process.off('warning', onWarning)
+  }
+})
+
 test('a session timeout too short for a safe lease is refused by registerCandidate, with the numbers', async ({ pool }) => {
   const { cluster } = await pool.start({ sessionTimeout: 4000, tickTime: 2500 })
   const err = await rejection(cluster.registerCandidate('g', () => undefined))
