@@ -54,7 +54,14 @@ interface HolderAhead {
  */
 export type CandidacyState =
   | { readonly kind: 'standing'; readonly stage: Stage; readonly znode: CandidateZnode | null }
-  | { readonly kind: 'waiting'; readonly stage: Stage; readonly znode: CandidateZnode; readonly holderAhead: HolderAhead | null }
+  | {
+      readonly kind: 'waiting'
+      readonly stage: Stage
+      readonly znode: CandidateZnode
+      readonly holderAhead: HolderAhead | null
+      /** First or second behind the holder when it last looked (or not placed yet): keeps the lease warm. */
+      readonly near: boolean
+    }
   | { readonly kind: 'leading'; readonly stage: Stage; readonly znode: CandidateZnode; readonly lead: Lead }
   | { readonly kind: 'suspended'; readonly znode: CandidateZnode | null }
   | { readonly kind: 'withdrawn'; readonly znode: CandidateZnode | null; readonly how: 'delete' | 'stop' }
@@ -105,14 +112,18 @@ export class Candidacy {
   }
 
   /**
-   * Whether this candidacy may lead any moment, and so needs fresh lease
-   * evidence all the time: it leads, it is standing (its first look at the
-   * queue may find it first), or it waits right behind the holder. One further
-   * back becomes next in line before it can lead (or asks for a sync then).
+   * Whether this candidacy may lead soon, and so needs fresh lease evidence
+   * all the time: it leads, it is standing (its first look at the queue may
+   * find it first), or it waits right behind the holder or one further back.
+   * The second in line is kept warm too so that two handovers in a row (a
+   * rolling restart, a holder and its successor stopped together) find a
+   * successor whose syncs have been regular long enough to lead at once (see
+   * `Lease.ready`); one further back becomes next in line before it can lead
+   * (or asks for syncs then). Three candidates renew, whatever their number.
    */
   get mayLeadSoon(): boolean {
     const state = this.#state
-    return state.kind === 'waiting' ? state.holderAhead !== null : state.kind === 'leading' || state.kind === 'standing'
+    return state.kind === 'waiting' ? state.holderAhead !== null || state.near : state.kind === 'leading' || state.kind === 'standing'
   }
 
   get leadership(): Leadership | null {
@@ -255,7 +266,7 @@ export class Candidacy {
       return this.#standAgain(`${znode.child} is gone`)
     }
     const now = this.#state
-    if (now.kind === 'standing' && now.znode === znode) this.#enter({ kind: 'waiting', stage: now.stage, znode, holderAhead: null })
+    if (now.kind === 'standing' && now.znode === znode) this.#enter({ kind: 'waiting', stage: now.stage, znode, holderAhead: null, near: true })
     this.#kicked = true
   }
 
@@ -288,7 +299,7 @@ export class Candidacy {
       return
     }
     const now = this.#state
-    if (now.kind === 'waiting' && now.znode === znode) this.#enter({ ...now, holderAhead: at === 1 || announced ? { path: predecessor, epoch } : null })
+    if (now.kind === 'waiting' && now.znode === znode) this.#enter({ ...now, holderAhead: at === 1 || announced ? { path: predecessor, epoch } : null, near: at <= 2 })
     log.trace(`election ${this.name}: ${znode.child} watches ${candidates[at - 1]!.child}`)
     this.#placed()
   }

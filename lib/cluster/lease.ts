@@ -14,13 +14,6 @@ export interface LeaseTerms {
   readonly length: number
   /** How often a `sync` is sent while the lease is needed: `min(tickTime / 2, length / 4)`. */
   readonly interval: number
-  /**
-   * How much of the lease must be left for a candidate to start leading:
-   * `min(tickTime / 2 + 2 × interval, length / 2)`, the time syncs sent every
-   * `interval` from now take to renew evidence that was credited from before
-   * a gap in them (see `Lease.ready`).
-   */
-  readonly toLead: number
 }
 
 const NO_TIMER: Timer = { cancel: () => undefined, unref: () => NO_TIMER }
@@ -39,8 +32,7 @@ export function leaseTerms(sessionTimeout: number, tickTime: number, stepDownMar
   if (length < MIN_LENGTH_MS) {
     return `the negotiated session timeout ${sessionTimeout} ms is too short to hold a global name safely with tickTime ${tickTime} ms and a step-down margin of ${slack} ms: it must be at least ${Math.ceil(margin + MIN_LENGTH_MS)} ms (1.5 × tickTime + margin + ${MIN_LENGTH_MS} ms); raise sessionTimeout, or set tickTime to the ensemble's`
   }
-  const interval = Math.min(tickTime / 2, length / 4)
-  return { sessionTimeout, margin, length, interval, toLead: Math.min(tickTime / 2 + 2 * interval, length / 2) }
+  return { sessionTimeout, margin, length, interval: Math.min(tickTime / 2, length / 4) }
 }
 
 /** A run of overlapping syncs: each was sent while the one before was still unanswered. */
@@ -50,29 +42,35 @@ interface Chain {
   outstanding: number
 }
 
+/** What a lease knows of its session's syncs: kept while idle, so standing again soon after needs no warm-up. */
+interface History {
+  /** The session the evidence is for. */
+  sessionId: bigint
+  evidence: number
+  /** The current chain; a sync still unanswered when the lease went idle stays in it. */
+  chain: Chain | null
+  /** When this session's recent syncs were sent, oldest first (see `#credit`). */
+  sends: number[]
+}
+
 /**
- * `idle`: nobody stands for a global name, no syncs. `renewing`: a sync goes
+ * `idle`: nobody stands for a global name, no syncs (`past`: what the last
+ * `renewing` knew). `renewing`: a sync goes
  * out every `interval` while `hot` (or someone waits for one), only on demand
  * otherwise; `evidence` is the latest proof (see {@link Lease}) for session
  * `sessionId`, `deadline` the timer that fires when it runs out while a
  * candidacy leads. `stopped`: for good.
  */
 type LeaseState =
-  | { readonly kind: 'idle' }
-  | {
+  | { readonly kind: 'idle'; readonly past: History | null }
+  | (History & {
       readonly kind: 'renewing'
       /** The next sync. */
       tick: Timer
-      /** Whether syncs go out every interval: some candidacy leads, stands, or is next in line. */
+      /** Whether syncs go out every interval: some candidacy leads, stands, or is one of the next two in line. */
       hot: boolean
-      /** The session the evidence is for. */
-      sessionId: bigint
-      evidence: number
-      chain: Chain | null
-      /** When this session's recent syncs were sent, oldest first (see `#credit`). */
-      sends: number[]
       deadline: Timer | null
-    }
+    })
   | { readonly kind: 'stopped' }
 
 type Renewing = LeaseState & { kind: 'renewing' }
@@ -116,7 +114,7 @@ export interface LeaseOptions {
  * runs out at `evidence + T − 1.5 × tickTime − stepDownMargin`.
  */
 export class Lease {
-  #state: LeaseState = { kind: 'idle' }
+  #state: LeaseState = { kind: 'idle', past: null }
   #armed = false
   /** Called once, the next time the evidence advances. */
   readonly #waiters = new Set<() => void>()
@@ -146,27 +144,33 @@ export class Lease {
   }
 
   /**
-   * Whether a candidate may start to lead: the lease is valid and has at
-   * least `toLead` left, so it lasts until the syncs now going out every
-   * interval renew it. Evidence credited from before a gap in the syncs (a
-   * connection made long ago, a node that was cold) can be valid for only a
-   * moment longer; a leader elected on it would step down (`'suspect'`)
-   * before the first fresh sync could come back, with nothing wrong.
+   * Whether a candidate may start to lead: the lease is valid and lasts until
+   * the first sync that will prove its own send time, if syncs go out every
+   * interval from the next one on, has come back (an interval after it is
+   * sent). Evidence credited from before a gap in the syncs (a connection made
+   * long ago, a node that was cold) can be valid for only a moment longer; a
+   * leader elected on it would step down (`'suspect'`) before any fresh sync
+   * could renew it, with nothing wrong.
    */
   ready(): boolean {
+    const state = this.#state
     const terms = this.terms()
-    return typeof terms !== 'string' && this.#clock.now() + terms.toLead < this.deadline()
+    if (state.kind !== 'renewing' || typeof terms === 'string') return false
+    return this.deadline() > this.#firstFullCredit(state, terms) + terms.interval
   }
 
   /** Starts renewing (a candidacy exists) or stops (none left). */
   need(needed: boolean): void {
-    const { kind } = this.#state
-    if (needed && kind === 'idle') {
-      const state: Renewing = { kind: 'renewing', tick: NO_TIMER, hot: true, sessionId: 0n, evidence: -Infinity, chain: null, sends: [], deadline: null }
+    const old = this.#state
+    if (needed && old.kind === 'idle') {
+      // The syncs sent before going idle still count (the credit rule allows for the gap).
+      const past = old.past ?? { sessionId: 0n, evidence: -Infinity, chain: null, sends: [] }
+      const state: Renewing = { kind: 'renewing', tick: NO_TIMER, hot: true, ...past, deadline: null }
       this.#enter(state)
       this.#renew(state)
-    } else if (!needed && kind === 'renewing') {
-      this.#enter({ kind: 'idle' })
+    } else if (!needed && old.kind === 'renewing') {
+      const { sessionId, evidence, chain, sends } = old
+      this.#enter({ kind: 'idle', past: { sessionId, evidence, chain, sends } })
     }
   }
 
@@ -293,6 +297,33 @@ export class Lease {
     while (i >= 0 && sends[i]! > before) i--
     const reported = Math.max(i >= 0 ? sends[i]! : -Infinity, connectedSince?.() ?? -Infinity)
     return Math.min(start, reported + 1.5 * tickTime)
+  }
+
+  /**
+   * When the first sync that `#credit` will credit with its own send time goes
+   * out, if syncs go out every interval from the next one on: the first send
+   * `f` with a touch in `[f − 1.5 × tickTime, p − tickTime / 2]` (`p` the send
+   * before `f`), or a connection made at or after `f − 1.5 × tickTime`.
+   */
+  #firstFullCredit(state: Renewing, terms: LeaseTerms): number {
+    const { tickTime, connectedSince } = this.options
+    const { interval } = terms
+    const sends = state.sends
+    const last = sends.length > 0 ? sends[sends.length - 1]! : -Infinity
+    const first = Math.max(this.#clock.now(), last + interval)
+    const connected = connectedSince?.() ?? -Infinity
+    for (let k = 0; k <= Math.ceil((1.5 * tickTime) / interval) + 1; k++) {
+      const f = first + k * interval
+      const from = f - 1.5 * tickTime
+      const to = (k === 0 ? last : f - interval) - tickTime / 2
+      if (connected >= from) return f
+      if (to < from) continue
+      if (sends.some(s => s >= from && s <= to)) return f
+      // One of the future sends before f: first + j × interval for j < k.
+      const j = Math.max(0, Math.ceil((from - first) / interval))
+      if (j < k && first + j * interval <= to) return f
+    }
+    return Infinity
   }
 
   #evidence(sessionId: bigint, at: number): void {

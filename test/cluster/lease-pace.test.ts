@@ -1,7 +1,7 @@
 /**
- * The leader lease's syncs at scale: only the holder and the candidate right
- * behind it renew every interval; candidates further back send none until
- * they move up, so N candidates for one name cost O(1) syncs, not N per
+ * The leader lease's syncs at scale: only the holder and the two candidates
+ * right behind it renew every interval; candidates further back send none
+ * until they move up, so N candidates for one name cost O(1) syncs, not N per
  * interval — and a candidate that finds itself first without fresh evidence
  * asks for a sync and leads.
  */
@@ -45,7 +45,7 @@ async function queue(n: number): Promise<{ nodes: Array<TestCluster & { syncs: R
 
 const syncsOf = (counter: RequestCounter): number => counter.byMethod.get('sync') ?? 0
 
-test('only the holder and the next in line renew; those further back send no syncs', async () => {
+test('only the holder and the next two in line renew; those further back send no syncs', async () => {
   const { nodes } = await queue(5)
   await waitFor('the queue to settle', () => nodes[0]!.cluster.leadership(NAME) !== null)
   await sleep(300)
@@ -54,13 +54,15 @@ test('only the holder and the next in line renew; those further back send no syn
   const counts = nodes.map(node => syncsOf(node.syncs))
   assert.ok(counts[0]! >= 3, `the holder keeps renewing (${counts})`)
   assert.ok(counts[1]! >= 3, `the next in line keeps renewing (${counts})`)
-  assert.equal(counts.slice(2), [0, 0, 0], `candidates further back send none (${counts})`)
+  assert.ok(counts[2]! >= 3, `the second in line keeps renewing (${counts})`)
+  assert.equal(counts.slice(3), [0, 0], `candidates further back send none (${counts})`)
 })
 
 test('each handover makes the next candidate hot; one that finds itself first cold asks for a sync and leads', async () => {
   const { nodes, started } = await queue(5)
   await waitFor('the first holder', () => started().length === 1)
-  // The holder stops: the next in line (hot) takes over, and the third moves up and starts renewing.
+  // The holder stops: the next in line (hot) takes over; the third (hot as second in line) moves up.
+  // The fourth moves up to second in line without being told (nothing it watches changed): cold.
   await nodes[0]!.cluster.stop()
   await waitFor('the second holder', () => started().length === 2)
   assert.is(started()[1], nodes[1]!.cluster.id.key)

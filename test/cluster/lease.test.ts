@@ -176,6 +176,33 @@ test('a candidate is told to lead only with enough lease left to last until fres
   lease.stop()
 })
 
+test('a candidate whose older evidence outlasts the warm-up is told at once (a successor that was cold briefly)', async ctx => {
+  ctx.lease.need(true)
+  await regular(ctx, 2000) // evidence 2000
+  ctx.lease.pace(false)
+  ctx.clock.advance(1500)
+  let told = 0
+  ctx.lease.whenRenewed(() => told++) // a sync at 3500
+  await answerAll(ctx)
+  // It proves only the 1750 one: 1750 + 1.5 × tickTime = 2500, a lease until 2500 + L = 5550;
+  // the sync at 4000 will prove its own send time and be back long before that.
+  assert.is(ctx.lease.deadline(), 2500 + L)
+  assert.is(told, 1)
+  assert.ok(ctx.lease.ready())
+})
+
+test('a node that stops standing and stands again soon after keeps what its syncs proved', async ctx => {
+  ctx.clock.advance(5000) // a connection opened long ago
+  ctx.lease.need(true)
+  await regular(ctx, 2000) // syncs 5000 … 7000
+  ctx.lease.need(false) // its last candidacy ended
+  ctx.clock.advance(100)
+  ctx.lease.need(true) // and it stands again: a sync at 7100
+  await answerAll(ctx)
+  assert.is(ctx.lease.deadline(), 7100 + L, 'the sync before the gap (6750) proves 7100')
+  assert.ok(ctx.lease.ready())
+})
+
 test('cold (every candidacy waits further back): no syncs; hot again: one at once, then every interval', async ctx => {
   ctx.lease.need(true)
   await regular(ctx, 1000)
