@@ -78,6 +78,9 @@ type Renewing = LeaseState & { kind: 'renewing' }
 /** How long to wait before trying again when the session's terms allow no lease. */
 const NO_TERMS_RETRY_MS = 1000
 
+/** How often a sync goes out while a candidate first in line waits for the lease to be ready. */
+const WAITING_INTERVAL_MS = 50
+
 /** What a {@link Lease} needs. */
 export interface LeaseOptions {
   /** The current client (another one after a session expiry). */
@@ -267,14 +270,38 @@ export class Lease {
     )
   }
 
-  /** The next sync in `interval`, while hot or while someone waits for one (so a failed sync is retried). */
+  /**
+   * The next sync in `interval`, while hot or while someone waits for one (so
+   * a failed sync is retried). While a candidate first in line waits for the
+   * lease to be ready, also one as soon as the last is answered (looked at
+   * every {@link WAITING_INTERVAL_MS}): the first sync credited with its own
+   * send time is one sent after a sync at least `tickTime / 2` younger than
+   * the first of a regular run, so syncing faster brings it closer (a node
+   * that turned hot just now leads after about `tickTime / 2` plus a round
+   * trip, not `tickTime / 2 + interval`). One at a time: syncs that overlap
+   * make one chain, credited no later than its first.
+   */
   #schedule(state: Renewing): void {
     const terms = this.terms()
     state.tick.cancel()
-    state.tick =
-      state.hot || this.#waiters.size > 0
-        ? this.#clock.setTimer(typeof terms === 'string' ? NO_TERMS_RETRY_MS : terms.interval, () => this.#renew(state)).unref()
-        : NO_TIMER
+    state.tick = NO_TIMER
+    if (!state.hot && this.#waiters.size === 0) return
+    if (typeof terms === 'string') {
+      state.tick = this.#clock.setTimer(NO_TERMS_RETRY_MS, () => this.#renew(state)).unref()
+    } else if (this.#waiters.size > 0 && terms.interval > WAITING_INTERVAL_MS) {
+      state.tick = this.#clock.setTimer(WAITING_INTERVAL_MS, () => this.#poll(state, terms.interval)).unref()
+    } else {
+      state.tick = this.#clock.setTimer(terms.interval, () => this.#renew(state)).unref()
+    }
+  }
+
+  /** While someone waits: a sync if the last one was answered, or an interval has passed since it was sent. */
+  #poll(state: Renewing, interval: number): void {
+    if (this.#state !== state) return
+    const last = state.sends.length > 0 ? state.sends[state.sends.length - 1]! : -Infinity
+    const answered = state.chain === null || state.chain.outstanding === 0
+    if (answered || this.#clock.now() - last >= interval) this.#renew(state)
+    else this.#schedule(state)
   }
 
   /**

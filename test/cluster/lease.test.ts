@@ -146,9 +146,10 @@ test('the first sync on a connection just made proves its send time', async ctx 
 
 test('a candidate is told to lead only with enough lease left to last until fresh syncs renew it', async ctx => {
   // A connection made 3.2 s ago: the first sync proves only the handshake (0 + 1.5 × tickTime),
-  // a lease valid until 750 + L = 3800, 600 ms from now. The sync that proves its own send
-  // time is the third (p − tickTime / 2 must reach 3200), answered at 3700 + rtt. Leading on
-  // the first reply would step down at 3800 with every sync answered.
+  // a lease valid until 750 + L = 3800, 600 ms from now. While it waits, a sync goes out as
+  // soon as the last is answered (3200, 3400, 3600, 3800); the first to prove its own send
+  // time is 3800 (the one before it, 3600, is tickTime / 2 younger than 3200), back at 3950.
+  // Leading on the first reply would step down at 3800 with every sync answered.
   let expired = 0
   const sync = (): Promise<void> => new Promise<void>(resolve => ctx.pending.push({ sentAt: ctx.clock.now(), reply: resolve }))
   const zk = { sessionId: 1n, negotiatedTimeout: T, sync } as unknown as ZooKeeper
@@ -170,10 +171,29 @@ test('a candidate is told to lead only with enough lease left to last until fres
     }
     await flush()
   }
-  assert.is(toldAt, 3700 + RTT, 'told when the first sync that proves its own send time came back')
+  assert.is(toldAt, 3800 + RTT, 'told when the first sync that proves its own send time came back')
   assert.ok(lease.valid())
   assert.is(expired, 0, 'the leader it made never ran out of lease')
   lease.stop()
+})
+
+test('a candidate waiting for its lease syncs one at a time as fast as replies come: it leads about tickTime / 2 after turning hot', async ctx => {
+  ctx.connectedSince = -Infinity
+  ctx.clock.advance(10_000)
+  ctx.lease.need(true)
+  let toldAt = -1
+  ctx.lease.whenRenewed(() => (toldAt = ctx.clock.now()))
+  const sentAt: number[] = []
+  for (let t = 0; t < 1000 && toldAt < 0; t += 10) {
+    sentAt.push(...ctx.pending.map(p => p.sentAt))
+    await answerAll(ctx) // replies within 10 ms
+    ctx.clock.advance(10)
+  }
+  // Syncs at 10 000, 10 050, …: the one at 10 300 follows one (10 250) tickTime / 2 younger than the first.
+  assert.is(toldAt, 10_300)
+  assert.is(ctx.lease.deadline(), 10_300 + L)
+  // need() and whenRenewed() each send one at once; then one every 50 ms, each after the last was answered.
+  assert.equal(sentAt, [10_000, 10_000, 10_050, 10_100, 10_150, 10_200, 10_250, 10_300])
 })
 
 test('a candidate whose older evidence outlasts the warm-up is told at once (a successor that was cold briefly)', async ctx => {
