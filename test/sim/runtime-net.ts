@@ -59,14 +59,30 @@ export class Gate {
   }
 }
 
-/** A {@link VirtualEnv} whose timers fire through a node's {@link Gate}. */
+/**
+ * A {@link VirtualEnv} whose timers fire through a node's {@link Gate}. A
+ * timer that came due while the node was frozen and is cancelled before its
+ * held callback runs does not run, as in Node (clearTimeout of a due timer
+ * whose callback has not run yet).
+ */
 export function gatedEnv(env: VirtualEnv, gate: Gate): Env {
   return {
     now: () => env.now(),
     random: () => env.random(),
     randomBytes: (n) => env.randomBytes(n),
     connect: (host, port, options) => env.connect(host, port, options),
-    setTimer: (ms, fn): Timer => env.setTimer(ms, () => gate.run(fn)),
+    setTimer: (ms, fn): Timer => {
+      let cancelled = false
+      const inner = env.setTimer(ms, () => gate.run(() => void (cancelled || fn())))
+      const timer: Timer = {
+        cancel: () => {
+          cancelled = true
+          inner.cancel()
+        },
+        unref: () => timer,
+      }
+      return timer
+    },
   }
 }
 
