@@ -229,7 +229,7 @@ export class Candidacy {
       }
     }
     if (this.#state.kind === 'withdrawn' && this.#state.how === 'stop') return
-    this.#retry = this.#clock.setTimer(this.#retryMs, () => this.kick()).unref()
+    this.#retry = this.context.session.later(this.#retryMs, () => this.kick())
     this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS)
   }
 

@@ -66,6 +66,8 @@ const MAX_RETRY_MS = 5000
 const FIRST_ATTEMPT_MS = 1000
 const RETRY_READ_MS = 20
 
+const NO_TIMER: Timer = { cancel: () => undefined, unref: () => NO_TIMER }
+
 /**
  * A ZooKeeper session that outlives expiry: when the server expires it, a new
  * one is opened (with backoff, until it works or `close()`), and `'renewed'`
@@ -82,8 +84,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #clock: Clock
   readonly #onState = (state: ZkState): void => this.#clientState(state)
   #closed = false
-  /** The waits of `pause`, ended at once by `close`. */
-  readonly #sleepers = new Set<() => void>()
+  /** The waits of `pause` and timers of `later`: `close` ends them at once. */
+  readonly #onClose = new Set<() => void>()
 
   private constructor(
     zk: ZooKeeper,
@@ -145,21 +147,44 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * Resolves after `ms`, or at once when the session is closed, so no retry
-   * wait outlives `close()`. (One listener on the closing signal for all of
-   * them: a node whose ten lookups all back off at once must not trip Node's
-   * "possible EventTarget memory leak" warning.)
+   * wait outlives `close()`. (One list of waits that `close()` ends, not a
+   * listener each on an abort signal: a node whose ten lookups all back off
+   * at once must not trip Node's "possible EventTarget memory leak" warning.)
    */
   pause(ms: number): Promise<void> {
     if (this.#closed) return Promise.resolve()
     return new Promise(resolve => {
-      const done = (): void => {
+      const wake = (): void => {
         timer.cancel()
-        this.#sleepers.delete(done)
+        this.#onClose.delete(wake)
         resolve()
       }
-      const timer = this.#clock.setTimer(ms, done)
-      this.#sleepers.add(done)
+      const timer = this.#clock.setTimer(ms, wake)
+      this.#onClose.add(wake)
     })
+  }
+
+  /**
+   * Runs `fn` after `ms` unless cancelled or the session is closed first: a
+   * retry scheduled this way never outlives `close()`, even one of a
+   * candidacy that the election no longer holds (withdrawn, still deleting
+   * its znode). Does not keep the process alive.
+   */
+  later(ms: number, fn: () => void): Timer {
+    if (this.#closed) return NO_TIMER
+    const end = (): void => {
+      timer.cancel()
+      this.#onClose.delete(end)
+    }
+    const timer = this.#clock
+      .setTimer(ms, () => {
+        this.#onClose.delete(end)
+        fn()
+      })
+      .unref()
+    this.#onClose.add(end)
+    const handle: Timer = { cancel: end, unref: () => handle }
+    return handle
   }
 
   /**
@@ -291,7 +316,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#state = next
     if (next.kind === 'closed') {
       this.#closed = true
-      for (const wake of [...this.#sleepers]) wake()
+      for (const end of [...this.#onClose]) end()
     }
     if (next.kind === 'disconnected' || next.kind === 'renewing') this.#connectionStart = this.#clock.now()
     if (next.kind === 'connected' && (old.kind !== 'connected' || before !== after)) this.#epoch++
