@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { type AddressInfo, createServer } from 'node:net'
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type DevServer, startDevServer } from '../../lib/dev-server/index.js'
 import { commands } from '../../lib/cli/commands.js'
 import { ZooKeeper, digestACL } from '../../lib/zk-wire/index.js'
 import { makeTempDir, removeTempDir } from '../support/cleanup.js'
@@ -10,24 +8,9 @@ import { fourLetterWord } from '../support/four-letter.js'
 import { makeTlsMaterial } from '../support/tls-material.js'
 import { freePort } from '../support/ports.js'
 import { waitFor } from '../support/wait.js'
-import { type CliProcess, cli, startCli } from './run-cli.js'
+import { cli, cliSuite, jsonLines, startCli } from './run-cli.js'
 
-const lines = (text: string): unknown[] => text.trim().split('\n').map((l) => JSON.parse(l))
-
-const test = suite<{ server: DevServer; zk: ZooKeeper; running: CliProcess[]; at: string[] }>('zkcloud command line')
-
-test.before.each(async (ctx) => {
-  ctx.server = await startDevServer({ port: 0 })
-  ctx.zk = await ZooKeeper.connect(ctx.server.connectString)
-  ctx.running = []
-  ctx.at = ['--server', ctx.server.connectString]
-})
-test.after.each(async (ctx) => {
-  for (const p of ctx.running) p.child.kill('SIGKILL')
-  await Promise.all(ctx.running.map((p) => p.exited))
-  await ctx.zk.close()
-  await ctx.server.close()
-})
+const test = cliSuite('zkcloud command line')
 
 test('help lists every command; --version prints the package version', async () => {
   const help = await cli(['help'])
@@ -142,7 +125,7 @@ test('--json: one document per line for results and for errors', async ({ at, zk
   assert.equal([got.data, got.encoding, got.stat.dataLength, typeof got.stat.czxid, typeof got.stat.ctime], ['v', 'utf8', 1, 'string', 'number'])
   await zk.create('/j/k')
   assert.equal(JSON.parse((await cli([...at, '--json', 'ls', '/j'])).text), { path: '/j', children: ['k'] })
-  assert.equal(lines((await cli([...at, '--json', 'tree', '/j'])).text), [{ path: '/j', depth: 0 }, { path: '/j/k', depth: 1 }])
+  assert.equal(jsonLines((await cli([...at, '--json', 'tree', '/j'])).text), [{ path: '/j', depth: 0 }, { path: '/j/k', depth: 1 }])
   const missing = await cli([...at, '--json', 'get', '/nope'])
   assert.is(missing.code, 1)
   assert.equal(JSON.parse(missing.stderr), { error: 'NONODE', code: -101, message: 'no node (getData /nope)', path: '/nope' })

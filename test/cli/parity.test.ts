@@ -1,29 +1,13 @@
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type DevServer, startDevServer } from '../../lib/dev-server/index.js'
-import { ZooKeeper, digestId } from '../../lib/zk-wire/index.js'
+import type { DevServer } from '../../lib/dev-server/index.js'
+import { digestId } from '../../lib/zk-wire/index.js'
 import { fourLetterWord } from '../support/four-letter.js'
 import { TcpProxy } from '../support/proxy.js'
 import { waitFor } from '../support/wait.js'
-import { type CliProcess, cli, startCli } from './run-cli.js'
+import { cli, cliSuite, jsonLines, startCli } from './run-cli.js'
 
 /** zkCli's everyday commands, as zkcloud offers them, on the dev server. */
-const test = suite<{ server: DevServer; zk: ZooKeeper; running: CliProcess[]; at: string[] }>('zkcloud: the zkCli commands')
-
-test.before.each(async (ctx) => {
-  ctx.server = await startDevServer({ port: 0 })
-  ctx.zk = await ZooKeeper.connect(ctx.server.connectString)
-  ctx.running = []
-  ctx.at = ['--server', ctx.server.connectString]
-})
-test.after.each(async (ctx) => {
-  for (const p of ctx.running) p.child.kill('SIGKILL')
-  await Promise.all(ctx.running.map((p) => p.exited))
-  await ctx.zk.close()
-  await ctx.server.close()
-})
-
-const lines = (text: string): unknown[] => text.trim().split('\n').map((l) => JSON.parse(l))
+const test = cliSuite('zkcloud: the zkCli commands')
 
 /** Waits until the dev server holds `n` watches (so the command waiting on one has set it). */
 const watches = (server: DevServer, n: number): Promise<unknown> =>
@@ -42,7 +26,7 @@ test('get -w, ls -w and stat -w print, wait for the one event, print it and exit
   const [g, l, s] = await Promise.all([get.exited, ls.exited, stat.exited])
   assert.equal([g.code, l.code, s.code], [0, 0, 0])
   assert.is(g.text, 'first\nNodeDataChanged /w\n')
-  assert.equal(lines(l.text), [{ path: '/w', children: [] }, { type: 'NodeChildrenChanged', path: '/w' }])
+  assert.equal(jsonLines(l.text), [{ path: '/w', children: [] }, { type: 'NodeChildrenChanged', path: '/w' }])
   assert.is(s.text, 'NodeCreated /later\n')
   assert.match(s.stderr, /\/later does not exist; waiting for it to be created/)
   const interrupted = startCli([...at, 'get', '-w', '/w'])
@@ -144,7 +128,7 @@ test('--json: every command prints one document per result', async ({ zk, at }) 
   const one = async (args: string[]): Promise<Record<string, unknown>> => {
     const r = await cli([...at, '--json', ...args])
     assert.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
-    const docs = lines(r.text)
+    const docs = jsonLines(r.text)
     assert.is(docs.length, 1, args.join(' '))
     return docs[0] as Record<string, unknown>
   }
@@ -182,7 +166,7 @@ test('watch says so on stderr when the connection comes back, and prints no None
     assert.not.match(p.text, /None|null/)
     assert.match(p.stderr, /zkcloud: connection lost; reconnecting/)
     assert.match(p.stderr, /zkcloud: reconnected: changes made while the connection was down are not replayed/)
-    assert.ok(lines(j.text).some((e) => (e as { reconnected?: boolean }).reconnected === true))
+    assert.ok(jsonLines(j.text).some((e) => (e as { reconnected?: boolean }).reconnected === true))
   } finally {
     await proxy.close()
   }

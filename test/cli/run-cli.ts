@@ -2,6 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { suite } from 'uvu'
+import { type DevServer, startDevServer } from '../../lib/dev-server/index.js'
+import { ZooKeeper } from '../../lib/zk-wire/index.js'
 import { trackPid, untrackPid } from '../support/cleanup.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
@@ -81,3 +84,36 @@ export function startCli(args: string[], options: { env?: Record<string, string>
 export function cli(args: string[], options?: { env?: Record<string, string>; input?: Buffer | string }): Promise<CliResult> {
   return startCli(args, options).exited
 }
+
+/** What each test of a {@link cliSuite} gets. */
+export interface CliContext {
+  /** A fresh dev server. */
+  server: DevServer
+  /** A client on it. */
+  zk: ZooKeeper
+  /** CLI processes the test started: killed after it. */
+  running: CliProcess[]
+  /** `--server <its address>`. */
+  at: string[]
+}
+
+/** A suite whose every test gets a fresh dev server and a client on it; the CLI processes it started are killed after it. */
+export function cliSuite(name: string) {
+  const test = suite<CliContext>(name)
+  test.before.each(async (ctx) => {
+    ctx.server = await startDevServer({ port: 0 })
+    ctx.zk = await ZooKeeper.connect(ctx.server.connectString)
+    ctx.running = []
+    ctx.at = ['--server', ctx.server.connectString]
+  })
+  test.after.each(async (ctx) => {
+    for (const p of ctx.running) p.child.kill('SIGKILL')
+    await Promise.all(ctx.running.map((p) => p.exited))
+    await ctx.zk.close()
+    await ctx.server.close()
+  })
+  return test
+}
+
+/** The JSON documents of `--json` output, one per line. */
+export const jsonLines = (text: string): unknown[] => text.trim().split('\n').map((l) => JSON.parse(l))
