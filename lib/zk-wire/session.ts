@@ -35,6 +35,8 @@ export const TERMINAL_CODES: Record<Terminal, number> = {
 const NO_PASSWORD = Buffer.alloc(16)
 const REPLY_HEADER_SIZE = 16
 const MIN_TICK_MS = 10
+/** A tick this much later than it was due ran after the process was busy (see `#tick`). */
+const LATE_TICK_MS = 100
 const FIRST_RW_PROBE_MS = 100
 const MAX_RW_PROBE_MS = 10_000
 const RW_PROBE_TIMEOUT_MS = 1000
@@ -69,6 +71,10 @@ type State =
       readOnly: boolean
       /** Wakes up to ping or to notice the read timeout. */
       timer: Timer | null
+      /** When {@link timer} is due (the env's ms), to tell a tick that ran late. */
+      due: number
+      /** A late tick found the read timeout passed and gave the socket one more turn before deciding. */
+      recheck: boolean
       /** Replies owed for auth packets on this connection, in order; `null` for re-sent ones. */
       auth: Fifo<AuthWaiter | null>
       /** SetWatches packets sent on this connection and not yet answered, in order. */
@@ -408,6 +414,8 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
       wire: s.wire,
       readOnly,
       timer: null,
+      due: 0,
+      recheck: false,
       auth: new Fifo(),
       rearming: new Fifo(),
       probe: null,
@@ -425,6 +433,7 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
     if (s.lost) this.watches.resync({ type: 'None', state: this.#shown, path: null })
     if (this.#state !== s) return
     this.#waiting.flush((call) => wire.send(call, call.req))
+    s.due = this.#env.now()
     this.#tick(s)
     if (s.readOnly) s.probe = this.#probe(s, { timer: null, queries: [], intervalMs: FIRST_RW_PROBE_MS })
   }
@@ -436,12 +445,25 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
     const now = this.#env.now()
     const readTimeout = readTimeoutOf(this.#negotiatedTimeout)
     const pingInterval = this.#negotiatedTimeout / 3
+    // Ping first: after a busy spell the server has not heard from this session for as long.
+    if (now - wire.lastSend >= pingInterval) wire.ping()
     if (now - wire.lastRecv > readTimeout) {
+      // A tick that runs late means this process was busy (a long task, a pause): the server's
+      // bytes may be waiting in the socket, unread. Silence is judged only after the socket has
+      // had one turn to deliver them, as the Java client reads before it judges.
+      if (!s.recheck && now - s.due > LATE_TICK_MS) {
+        s.recheck = true
+        s.due = now + MIN_TICK_MS
+        s.timer = this.#env.setTimer(MIN_TICK_MS, () => this.#tick(s)).unref()
+        return
+      }
       return this.#lose(wire.socket, new Error(`no reply from the server for ${now - wire.lastRecv} ms (read timeout ${Math.round(readTimeout)} ms)`))
     }
-    if (now - wire.lastSend >= pingInterval) wire.ping()
+    s.recheck = false
     const wake = Math.min(wire.lastRecv + readTimeout + 1, wire.lastSend + pingInterval)
-    s.timer = this.#env.setTimer(Math.max(MIN_TICK_MS, wake - now), () => this.#tick(s)).unref()
+    const delay = Math.max(MIN_TICK_MS, wake - now)
+    s.due = now + delay
+    s.timer = this.#env.setTimer(delay, () => this.#tick(s)).unref()
   }
 
   /** Re-sets every watch, split into packets below the server's size limit. */

@@ -145,6 +145,23 @@ test('a persistent watch nobody reads queues a bounded number of events, then ma
   await watch.close()
 })
 
+test('a process busy for longer than the read timeout keeps its connection when the server answered meanwhile', async ({ pool }) => {
+  const zk = await pool.connect({ sessionTimeout: 4000 })
+  const readTimeout = (zk.negotiatedTimeout * 2) / 3
+  const states: string[] = []
+  zk.on('state', (state) => states.push(state))
+  const reply = zk.exists('/')
+  // The request is on the wire; then this process blocks (a long task, a GC pause) past the
+  // read timeout while the reply waits in the socket. The session's timer runs late, before
+  // the reply is read: that is not a silent server.
+  await new Promise((resolve) => setImmediate(resolve))
+  const until = Date.now() + readTimeout + 500
+  while (Date.now() < until);
+  assert.ok(await reply)
+  await zk.exists('/')
+  assert.equal(states, [], 'no connection lost')
+})
+
 test('a bad maxQueued is refused', async ({ pool }) => {
   const { zk } = await pool.rooted('bad-max-queued')
   assert.is((await rejection(zk.addWatch('/', 'persistent', { maxQueued: 0 }))).name, 'BADARGUMENTS')
