@@ -5,6 +5,7 @@ import { membersOf, WatchedCache } from '../../lib/cluster/discovery.js'
 import { Interner } from '../../lib/cluster/interner.js'
 import type { WatchedEvent } from '../../lib/zk-wire/index.js'
 import { rejection } from '../support/rejection.js'
+import { rng } from '../support/rng.js'
 
 const test = suite('cache bookkeeping')
 
@@ -223,6 +224,48 @@ test('membersOf sorts by name, makes each member through the given function, and
   assert.equal(membersOf([], second, member, () => undefined), [])
   const none = membersOf([], undefined, member, () => undefined)
   assert.is(membersOf([], none, member, () => undefined), none)
+})
+
+test('membersOf re-reads by difference: the same members, order and junk reports as a full sort, over random changes', () => {
+  // Names 'm<n>' are members whose key is their name; 'x<n>' are not members; 'm0<n>' are
+  // members whose key is not their name (m07 -> m7), which only a full sort can order.
+  const objects = new Map<string, { key: string }>()
+  const member = (name: string): { key: string } => {
+    if (!name.startsWith('m')) throw new Error('not a member')
+    let m = objects.get(name)
+    if (m === undefined) objects.set(name, (m = { key: `m${Number(name.slice(1))}` }))
+    return m
+  }
+  const reference = (children: string[]): string[] => [...children].sort().flatMap(name => (name.startsWith('m') ? [member(name).key] : []))
+  const random = rng(20261202)
+  const pick = (n: number): number => Math.floor(random() * n)
+  for (let run = 0; run < 200; run++) {
+    let names = new Set<string>()
+    let previous: readonly { key: string }[] | undefined
+    const canonicalOnly = run % 2 === 0
+    for (let step = 0; step < 30; step++) {
+      const size = 1 + pick(60)
+      // Mostly a few joins and leaves, sometimes a new list altogether.
+      if (random() < 0.2) names = new Set()
+      for (const name of [...names]) if (random() < 0.1) names.delete(name)
+      while (names.size < size) {
+        const roll = random()
+        const n = pick(200)
+        names.add(roll < 0.05 ? `x${n}` : roll < 0.1 && !canonicalOnly ? `m0${n}` : `m${n}`)
+      }
+      const children = [...names].sort(() => random() - 0.5)
+      const ignored: string[] = []
+      const members = membersOf([...children], previous, member, name => ignored.push(name))
+      const expected = reference(children)
+      assert.equal(members.map(m => m.key), expected, `run ${run} step ${step}`)
+      assert.equal(ignored.sort(), children.filter(name => !name.startsWith('m')).sort(), 'each junk name reported once')
+      assert.ok(Object.isFrozen(members))
+      const interned = new Set(objects.values())
+      assert.ok(members.every(m => interned.has(m)), 'the interned objects, not copies')
+      if (canonicalOnly && previous !== undefined && previous.map(m => m.key).join() === expected.join()) assert.is(members, previous, 'unchanged: the previous list itself')
+      previous = members
+    }
+  }
 })
 
 test('the interner makes one object per name and forgets names no list holds once it has doubled', () => {
