@@ -1,5 +1,6 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import { builtin } from './builtin.js'
+import { Inbox } from './inbox.js'
 
 /** A pending call of {@link Clock.setTimer}. */
 export interface Timer {
@@ -66,6 +67,12 @@ export interface Env extends Clock {
   randomBytes(n: number): Buffer
   /** Opens a client connection to `host:port`; attach to it at once. */
   connect(host: string, port: number, options?: ConnectOptions): EnvSocket
+  /**
+   * Where a client handles what its socket brought: at once, or — when this
+   * turn of the event loop is already busy with socket work — after the
+   * timers, in arrival order (see {@link Inbox}). Without it, at once.
+   */
+  readonly inbox?: { run(work: () => void): void }
 }
 
 /** Wall-clock time when the process started; `now()` adds monotonic time to it. */
@@ -89,6 +96,7 @@ export const realEnv: Env = {
   random: () => Math.random(),
   randomBytes: (n) => builtin('node:crypto').randomBytes(n),
   connect: (host, port, options) => nodeSocket(host, port, options?.tls),
+  inbox: new Inbox(),
 }
 
 /** An {@link EnvSocket} over `node:net` or `node:tls`, loaded on first use. */

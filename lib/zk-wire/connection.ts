@@ -67,9 +67,13 @@ export class Connection {
     this.lastZxid = lastZxid
   }
 
+  /** Bytes came from the server (they may be handled later: see {@link receive}). */
+  heard(): void {
+    this.lastRecv = this.clock.now()
+  }
+
   /** Feeds bytes from the socket; frames go to `onFrame`. Throws {@link ProtocolError} on bad framing (or whatever `onFrame` throws). */
   receive(chunk: Buffer): void {
-    this.lastRecv = this.clock.now()
     this.decoder.push(chunk, this.onFrame)
   }
 

@@ -320,15 +320,29 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
       },
       data: (chunk) => {
         if (wire === null || socketOf(this.#state) !== socket) return
-        try {
-          wire.receive(chunk)
-        } catch (err) {
-          this.#lose(socket, err as Error)
-        }
+        // Heard now, however long the frames wait in a busy process's inbox.
+        wire.heard()
+        const read = wire
+        this.#handle(() => {
+          if (socketOf(this.#state) !== socket) return
+          try {
+            read.receive(chunk)
+          } catch (err) {
+            this.#lose(socket, err as Error)
+          }
+        })
       },
-      error: (err) => this.#lose(socket, err),
-      close: () => this.#lose(socket, new Error('connection closed by the server')),
+      // After the chunks that came before (a reply, then the close).
+      error: (err) => this.#handle(() => this.#lose(socket, err)),
+      close: () => this.#handle(() => this.#lose(socket, new Error('connection closed by the server'))),
     })
+  }
+
+  /** Socket work, through the env's inbox (see {@link Env.inbox}): at once, or after the timers when this process is busy. */
+  #handle(work: () => void): void {
+    const inbox = this.#env.inbox
+    if (inbox === undefined) work()
+    else inbox.run(work)
   }
 
   /** The connection on `socket` is gone (or useless): try the next host, if it is still the current one. */

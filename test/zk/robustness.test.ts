@@ -162,6 +162,29 @@ test('a process busy for longer than the read timeout keeps its connection when 
   assert.equal(states, [], 'no connection lost')
 })
 
+test('a process flooded with replies for seconds keeps every session: pings and timeouts run between the replies', async ({ pool }) => {
+  // 40 sessions in this process, 10 large replies each, every reply costing its reader 10 ms:
+  // 4 s of work arriving at once, twice the session timeout. Node reads every ready socket
+  // before it runs a timer; without the inbox no session pinged for the whole flood.
+  const { zk: admin, root } = await pool.rooted('flood-of-replies')
+  await Promise.all(Array.from({ length: 1500 }, (_, i) => admin.create(`/member-${String(i).padStart(6, '0')}-of-a-long-enough-name`)))
+  const clients = await Promise.all(Array.from({ length: 40 }, () => pool.connect({ root, sessionTimeout: 2000 })))
+  const troubles: string[] = []
+  for (const [i, zk] of clients.entries()) zk.on('state', (state) => troubles.push(`client ${i}: ${state}`))
+  const readers = clients.flatMap((zk) =>
+    Array.from({ length: 10 }, async () => {
+      const children = await zk.getChildren('/')
+      const until = performance.now() + 10
+      while (performance.now() < until);
+      return children.length
+    }),
+  )
+  const lengths = await Promise.all(readers)
+  assert.ok(lengths.every((n) => n === 1500))
+  await Promise.all(clients.map((zk) => zk.exists('/')))
+  assert.equal(troubles, [], 'no session disconnected or expired')
+})
+
 test('a bad maxQueued is refused', async ({ pool }) => {
   const { zk } = await pool.rooted('bad-max-queued')
   assert.is((await rejection(zk.addWatch('/', 'persistent', { maxQueued: 0 }))).name, 'BADARGUMENTS')
