@@ -201,7 +201,7 @@ class ClusterWorld {
     const n = ++this.runCount
     const host = `n${index + 1}`
     const owner = `${host}.${n}`
-    const env = new VirtualEnv(this.scheduler, owner, prng(this.seed, 400 + n), this.net)
+    const env = new VirtualEnv(this.scheduler, owner, prng(this.seed, 400 + n), this.net, prng(this.seed, 700 + n))
     const gate = new Gate(this.scheduler)
     const net = new SimNet(host, this.net, gate, { blocked: () => false })
     const genv = gatedSocketsEnv(env, gate, (socket) => {

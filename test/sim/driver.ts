@@ -47,6 +47,12 @@ export interface PersistentRecord {
 }
 
 const KEYS = 4
+
+/** The events a persistent watch holds that nobody has read yet (its private queue, for the checker only). */
+function queuedEvents(watch: PersistentWatch): WatchedEvent[] {
+  const queue = (watch as unknown as { queue: { items: Array<WatchedEvent | undefined>; head: number } }).queue
+  return queue.items.slice(queue.head) as WatchedEvent[]
+}
 /** The clients' largest accepted frame: a node bigger than this cannot be read (the connection drops instead). */
 const MAX_BUFFER = 64 * 1024
 const BIG = 80 * 1024
@@ -75,7 +81,7 @@ export class Instance {
     readonly world: World,
     readonly owner: string,
   ) {
-    this.env = new VirtualEnv(world.scheduler, owner, prng(world.seed, hash(owner)), world.net)
+    this.env = new VirtualEnv(world.scheduler, owner, prng(world.seed, hash(owner)), world.net, prng(world.seed, hash(owner) + 1))
     this.zk = new ZooKeeper(world.ensemble.connectString, { env: this.env, sessionTimeout: world.sessionTimeout, maxBufferSize: MAX_BUFFER })
     this.zk.on('state', (s) => {
       const last = this.states.at(-1)?.s
@@ -255,20 +261,36 @@ export class ClientDriver {
     const w = this.world
     const rec: OneShotRecord = { id: w.nextId(), owner: inst.owner, kind: kind === 'getChildren' ? 'child' : kind === 'getData' ? 'data' : 'exist', path, submittedAt: w.scheduler.now, fired: [] }
     inst.oneShots.push(rec)
+    // The watcher may fire before the read's own continuation runs (its reply and the event
+    // came in one read of the socket, as TCP may coalesce them): only a read that failed must
+    // never see its watcher fire, before or after it settled.
+    let failed = false
+    const failedFired = (): void => w.violations.add(`${inst.owner}: the watcher of a failed ${kind} ${path} fired (${rec.fired[0]!.type})`)
+    const onErr = (): void => {
+      failed = true
+      if (rec.fired.length > 0) failedFired()
+    }
     const watch = (e: WatchedEvent): void => {
       rec.fired.push(e)
-      if (rec.observed === undefined) w.violations.add(`${inst.owner}: the watcher of a failed ${kind} ${path} fired (${e.type})`)
+      if (failed) failedFired()
       if (rec.fired.length === 2) w.violations.add(`${inst.owner}: one-shot ${rec.kind} watch on ${path} fired twice (${rec.fired.map((f) => f.type).join(', ')})`)
     }
     if (kind === 'getData') {
-      inst.track('getData', path, inst.zk.getData(path, { watch }), undefined, (r) => (rec.observed = `m${r.stat.mzxid}`))
+      inst.track('getData', path, inst.zk.getData(path, { watch }), undefined, (r) => (rec.observed = `m${r.stat.mzxid}`), onErr)
     } else if (kind === 'exists') {
-      inst.track('exists', path, inst.zk.exists(path, { watch }), undefined, (stat) => {
-        rec.observed = stat === null ? 'absent' : `m${stat.mzxid}`
-        if (stat !== null) rec.kind = 'data'
-      })
+      inst.track(
+        'exists',
+        path,
+        inst.zk.exists(path, { watch }),
+        undefined,
+        (stat) => {
+          rec.observed = stat === null ? 'absent' : `m${stat.mzxid}`
+          if (stat !== null) rec.kind = 'data'
+        },
+        onErr,
+      )
     } else {
-      inst.track('getChildren', path, inst.zk.getChildren(path, { watch, stat: true }), undefined, (r) => (rec.observed = `p${r.stat.pzxid}`))
+      inst.track('getChildren', path, inst.zk.getChildren(path, { watch, stat: true }), undefined, (r) => (rec.observed = `p${r.stat.pzxid}`), onErr)
     }
   }
 
@@ -286,6 +308,8 @@ export class ClientDriver {
     const release = (): void => void inst.persistentPaths.delete(path)
     inst.track('addWatch', path, inst.zk.addWatch(path, recursive ? 'persistentRecursive' : 'persistent', { maxQueued }), undefined, (watch) => {
       const rec: PersistentRecord = { id: w.nextId(), owner: inst.owner, path, recursive, submittedAt, registeredAt: w.scheduler.now, watch, maxQueued, slow, received: [], delivered: [] }
+      // Events may have reached the watch before this continuation ran (in the same read of the socket as the reply).
+      for (const e of queuedEvents(watch)) rec.delivered.push({ t: w.scheduler.now, e })
       const push = watch.push.bind(watch)
       watch.push = (e) => {
         if (rec.endedAt === undefined) rec.delivered.push({ t: w.scheduler.now, e })

@@ -66,7 +66,10 @@ export class Gate {
  * whose callback has not run yet).
  */
 export function gatedEnv(env: VirtualEnv, gate: Gate): Env {
+  const inbox = env.inbox
   return {
+    // Held socket work runs through the gate too: a frozen node does nothing.
+    ...(inbox === undefined ? {} : { inbox: { run: (work: () => void) => inbox.run(() => gate.run(work)) } }),
     now: () => env.now(),
     random: () => env.random(),
     randomBytes: (n) => env.randomBytes(n),

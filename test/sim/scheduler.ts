@@ -132,13 +132,18 @@ export interface Dialer {
 export class VirtualEnv implements Env {
   readonly liveTimers = new Set<object>()
   readonly sockets: Array<EnvSocket & { readonly isClosed: boolean }> = []
+  /** Without `busy`, socket work runs at once; with it, the process is busy now and then (see {@link SimInbox}). */
+  readonly inbox: SimInbox | undefined
 
   constructor(
     private readonly scheduler: Scheduler,
     readonly owner: string,
     private readonly rand: Random,
     private readonly dialer: Dialer,
-  ) {}
+    busy?: Random,
+  ) {
+    this.inbox = busy === undefined ? undefined : new SimInbox(scheduler, busy)
+  }
 
   /** Whole milliseconds, as `Date.now()` (the network's sub-millisecond latencies stay inside the scheduler). */
   now(): number {
@@ -184,5 +189,40 @@ export class VirtualEnv implements Env {
     let n = 0
     for (const s of this.sockets) if (!s.isClosed) n++
     return n
+  }
+}
+
+/**
+ * The inbox of a process that is busy now and then (lib/inbox.ts, where
+ * socket work waits once a turn of the event loop has spent its budget): a
+ * few times in a hundred, socket work and all that follows it wait a few
+ * virtual milliseconds, in order, while timers run; then some or all of it
+ * runs, the rest waits again. Its own random stream, so turning it on does not
+ * change what else a seed draws.
+ */
+export class SimInbox {
+  readonly #held: Array<() => void> = []
+  #draining = false
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly rand: Random,
+    private readonly chance = 0.03,
+    private readonly maxWaitMs = 40,
+  ) {}
+
+  run(work: () => void): void {
+    if (this.#held.length === 0 && this.rand() >= this.chance) return work()
+    this.#held.push(work)
+    if (this.#draining) return
+    this.#draining = true
+    this.scheduler.at(this.rand() * this.maxWaitMs, this.#drain)
+  }
+
+  readonly #drain = (): void => {
+    const count = 1 + Math.floor(this.rand() * this.#held.length)
+    for (const work of this.#held.splice(0, count)) work()
+    if (this.#held.length > 0) this.scheduler.at(this.rand() * this.maxWaitMs, this.#drain)
+    else this.#draining = false
   }
 }
