@@ -330,8 +330,11 @@ export class Candidacy {
     log.trace(`election ${this.name}: ${znode.child} leads (token ${znode.czxid})`)
     this.context.elected(lead)
     stage.elect(lead)
-    // Tell the successor it is next in line (see #onPredecessor): off the handover's path.
-    session.zk.setData(znode.path, stage.pid.encode(), 0).catch(() => undefined)
+    // Tell the successor it is next in line (see #onPredecessor): off the handover's path, after
+    // the function has started (written now, its socket write would come first).
+    session.later(0, () => {
+      if (this.#state.kind === 'leading' && this.#state.znode === znode) session.zk.setData(znode.path, stage.pid.encode(), 0).catch(() => undefined)
+    })
   }
 
   /** Deletes the znode of a suspended or withdrawn candidacy (if its session still holds it), then stands again if suspended. */
