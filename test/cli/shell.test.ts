@@ -69,6 +69,8 @@ test('a session at a terminal: completion, history, watches, addauth, progress, 
     // addauth applies to this session.
     await shell.line('addauth digest bob:pw')
     await shell.line('create /bob secret auth::cdrwa')
+    // Typed ahead, `whoami` would be echoed before `/bob` and its answer printed after the prompt.
+    await shell.waitFor(/^\/bob$/m)
     await shell.line('whoami')
     await shell.waitFor(/^digest:bob$/m)
     await shell.line('getAcl /bob')
