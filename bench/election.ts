@@ -165,8 +165,9 @@ async function graceful(candidates: Candidates, form: 'exit' | 'stop', floor: Fl
     const zk = leader.cluster.zk
     const close = zk.close.bind(zk)
     zk.close = () => {
-      trace.closeSent = performance.now()
-      return close().finally(() => (trace.closeDone = performance.now()))
+      // The first call writes closeSession; later ones (the session's own) wait for the same end.
+      trace.closeSent ??= performance.now()
+      return close().finally(() => (trace.closeDone ??= performance.now()))
     }
     const next = candidates.nextStart(Number(leadership.token))
     const t0 = performance.now()

@@ -244,8 +244,17 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.node.off('exit', this.#onExit)
     this.node.off('nodedown', this.#onNodeDown)
     this.node.off('nodeup', this.#onNodeUp)
+    // closeSession is written first and the global processes are killed right after, in the
+    // same synchronous run: none of them can run between the two, and no other node can be
+    // elected before ZooKeeper has processed the close. Killing first would put that work
+    // (aborting signals, ending processes: about 0.2 ms) on every graceful handover's path.
+    const closing = this.#session.zk.close()
     this.#elections.stop()
+    await closing
     await this.#session.close()
+    // The close's reply and the events it caused elsewhere come in the same read of the
+    // sockets: yield once, so a successor in this process takes over before the teardown.
+    await new Promise<void>(resolve => this.#options.env.setTimer(0, resolve))
     await this.node.stop()
     this.#state = 'stopped'
   }

@@ -144,7 +144,8 @@ export class Connection {
     queueMicrotask(() => this.flush())
   }
 
-  private flush(): void {
+  /** Writes what is queued now (requests are otherwise written together at the end of the current task). */
+  flush(): void {
     this.flushScheduled = false
     if (this.out.length === 0 || this.closed) return
     this.lastSend = this.clock.now()

@@ -572,6 +572,8 @@ export class Session extends EventEmitter<{ state: [ZkState] }> {
     }
     this.#enter(closing)
     s.wire.send(new Call<void>(ops.closeSession, undefined, undefined, done, done, undefined, undefined), undefined)
+    // On the wire when close() returns: the cluster counts on it (see Cluster.stop).
+    s.wire.flush()
     return this.#done.then(() => undefined)
   }
 
