@@ -1,10 +1,11 @@
-import { op, type Data, type WatchedEvent, type ZooKeeper } from '../zk-wire/index.js'
+import { op, type Data, type ZooKeeper } from '../zk-wire/index.js'
 import { realEnv, type Env } from '../env.js'
 import { checkInt, checkPath, checkWait, join, type WaitOptions } from './args.js'
-import { Deadline, trigger } from './deadline.js'
+import { Deadline } from './deadline.js'
 import { RecipeError } from './errors.js'
 import type { QueueOptions } from './queue.js'
-import { deleteSurely, isTransient, isZk, retrying, sessionOver, uuid } from './znodes.js'
+import { untilAnswered } from './until-answered.js'
+import { deleteSurely, isTransient, isZk, retrying, uuid } from './znodes.js'
 
 /** An item taken from a {@link LockingQueue}: `ack()` when done with it, or `release()` to give it back. */
 export interface QueueItem {
@@ -114,29 +115,16 @@ export class LockingQueue {
 
   async #take(deadline: Deadline): Promise<QueueItem> {
     await this.#ensure()
-    let watching = false
-    try {
-      for (;;) {
-        const wake = trigger<WatchedEvent>()
-        const watch = watching ? { watch: wake.fire } : {}
-        const [entries, taken] = await Promise.all([retrying(() => this.zk.getChildren(this.#entries, watch)), retrying(() => this.zk.getChildren(this.#taken, watch))])
-        const locked = new Set(taken)
-        for (const name of entries.filter((e) => !locked.has(e)).sort()) {
-          const item = await this.#lock(name)
-          if (item !== null) return item
-        }
-        if (!watching) {
-          watching = true
-          continue
-        }
-        deadline.check()
-        await deadline.wait(wake.promise)
+    return untilAnswered(this.zk, [this.#entries, this.#taken], deadline, async (watch) => {
+      const options = watch === undefined ? {} : { watch }
+      const [entries, taken] = await Promise.all([retrying(() => this.zk.getChildren(this.#entries, options)), retrying(() => this.zk.getChildren(this.#taken, options))])
+      const locked = new Set(taken)
+      for (const name of entries.filter((e) => !locked.has(e)).sort()) {
+        const item = await this.#lock(name)
+        if (item !== null) return item
       }
-    } finally {
-      if (watching && !sessionOver(this.zk)) {
-        await Promise.all([this.#entries, this.#taken].map((p) => this.zk.removeWatches(p, 'children').catch(() => undefined)))
-      }
-    }
+      return undefined
+    })
   }
 
   /** Locks one entry; null if another consumer locked it first or it is gone. */

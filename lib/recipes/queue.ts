@@ -1,9 +1,10 @@
 import { op, type Data, type WatchedEvent, type ZooKeeper } from '../zk-wire/index.js'
 import { realEnv, type Env } from '../env.js'
 import { checkPath, checkWait, join, type WaitOptions } from './args.js'
-import { Deadline, trigger } from './deadline.js'
+import { Deadline } from './deadline.js'
 import { RecipeError } from './errors.js'
-import { isZk, retrying, sessionOver } from './znodes.js'
+import { untilAnswered } from './until-answered.js'
+import { isZk, retrying } from './znodes.js'
 
 /** Options of the queues. */
 export interface QueueOptions {
@@ -145,24 +146,13 @@ export class DistributedQueue {
     return null
   }
 
-  async #take(deadline: Deadline): Promise<Buffer> {
-    let watching = false
-    try {
-      for (;;) {
-        const wake = trigger<WatchedEvent>()
-        const items = await this.#items(watching ? wake.fire : undefined)
-        const item = await this.#takeFirst(items)
-        if (item !== null) return item
-        if (!watching) {
-          await retrying(() => this.zk.mkdirp(this.path))
-          watching = true
-          continue
-        }
-        deadline.check()
-        await deadline.wait(wake.promise)
-      }
-    } finally {
-      if (watching && !sessionOver(this.zk)) await this.zk.removeWatches(this.path, 'children').catch(() => undefined)
-    }
+  #take(deadline: Deadline): Promise<Buffer> {
+    return untilAnswered(
+      this.zk,
+      [this.path],
+      deadline,
+      async (watch) => (await this.#takeFirst(await this.#items(watch))) ?? undefined,
+      () => retrying(() => this.zk.mkdirp(this.path)),
+    )
   }
 }

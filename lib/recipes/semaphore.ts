@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events'
-import type { Data, WatchedEvent, ZooKeeper } from '../zk-wire/index.js'
+import type { Data, ZooKeeper } from '../zk-wire/index.js'
 import { realEnv, type Env } from '../env.js'
 import { checkInt, checkMargin, checkPath, checkWait, join, type WaitOptions } from './args.js'
-import { Deadline, trigger } from './deadline.js'
+import { Deadline } from './deadline.js'
 import { RecipeError } from './errors.js'
 import { QueueLock } from './queue-lock.js'
 import { mutexRule } from './queue-rules.js'
 import { HoldImpl, Tenure, type LossReason, type TenureOptions } from './tenure.js'
+import { untilAnswered } from './until-answered.js'
 import { createProtected, deleteSurely, isZk, retrying, sessionOver, type Created } from './znodes.js'
 
 /** Options of {@link Semaphore}. */
@@ -201,28 +202,15 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> {
   }
 
   /** Waits (holding the mutex) until there is room for `node`; false if `node` vanished. */
-  async #waitForRoom(node: Created, deadline: Deadline): Promise<boolean> {
-    let watching = false
-    try {
-      for (;;) {
-        // Read without a watch first: an uncontended acquire leaves no watch to clean up.
-        const wake = trigger<WatchedEvent>()
-        const children = await retrying(() => this.zk.getChildren(this.#leasesPath, watching ? { watch: wake.fire } : {}))
-        if (!children.includes(node.name)) {
-          if (sessionOver(this.zk)) throw new RecipeError('LOST', `semaphore ${this.path}: the session ended while acquiring`)
-          return false
-        }
-        if (children.length <= this.maxLeases) return true
-        if (!watching) {
-          watching = true
-          continue
-        }
-        deadline.check()
-        await deadline.wait(wake.promise)
+  #waitForRoom(node: Created, deadline: Deadline): Promise<boolean> {
+    return untilAnswered(this.zk, [this.#leasesPath], deadline, async (watch) => {
+      const children = await retrying(() => this.zk.getChildren(this.#leasesPath, watch === undefined ? {} : { watch }))
+      if (!children.includes(node.name)) {
+        if (sessionOver(this.zk)) throw new RecipeError('LOST', `semaphore ${this.path}: the session ended while acquiring`)
+        return false
       }
-    } finally {
-      if (watching && !sessionOver(this.zk)) await this.zk.removeWatches(this.#leasesPath, 'children').catch(() => undefined)
-    }
+      return children.length <= this.maxLeases ? true : undefined
+    })
   }
 
   async #release(lease: HoldImpl): Promise<void> {
