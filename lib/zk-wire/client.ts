@@ -23,6 +23,7 @@ import { DEFAULT_MAX_QUEUED, PersistentWatch, type PersistentWatchOptions } from
 import type { ACL, Stat } from './records.js'
 import { Session } from './session.js'
 import { type DeleteRecursiveOptions, type MkdirpOptions, deleteRecursive, mkdirp } from './tree.js'
+import type { WatchedPaths } from './watches.js'
 
 export type { TlsOptions, ZooKeeperOptions } from './options.js'
 export type { DeleteRecursiveOptions, MkdirpOptions } from './tree.js'
@@ -107,6 +108,17 @@ export class ZooKeeper extends EventEmitter<{ state: [ZkState] }> {
   /** The current session state. */
   get state(): ZkState {
     return this.session.state
+  }
+
+  /**
+   * The paths this client watches now, by kind (as the Java client's
+   * `getDataWatches`, `getExistWatches`, `getChildWatches`…): a one-shot
+   * watch until it fires or is removed, a persistent one until closed. These
+   * are what the client re-sets on every new connection; a watch left here
+   * after its reader gave up is a leak.
+   */
+  get watched(): WatchedPaths {
+    return this.session.watches.watched()
   }
 
   /** The session id (0n before the first connection). */

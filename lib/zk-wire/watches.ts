@@ -49,6 +49,18 @@ export function setWatchesPackets(req: SetWatchesRequest, maxBytes = SET_WATCHES
 }
 
 /** Receives the events of a persistent or recursive watch (see `PersistentWatch`). */
+/** The paths a client watches, by kind (see `ZooKeeper.watched`). */
+export interface WatchedPaths {
+  /** One-shot data watches (`getData`, and `exists` on a node that existed). */
+  readonly data: string[]
+  /** One-shot watches on a node's creation (`exists` on a node that did not exist). */
+  readonly exist: string[]
+  /** One-shot child watches (`getChildren`). */
+  readonly child: string[]
+  readonly persistent: string[]
+  readonly persistentRecursive: string[]
+}
+
 export interface WatchSink {
   push(event: WatchedEvent): void
   /** The watch is over: removed, closed, or the session ended (`error`). */
@@ -232,6 +244,17 @@ export class WatchRegistry {
     for (const path of packet.persistent) this.persistent.take(client(path), sinks)
     for (const path of packet.persistentRecursive) this.recursive.take(client(path), sinks)
     for (const s of sinks) s.end(error)
+  }
+
+  /** The paths watched now, by kind (client paths). */
+  watched(): WatchedPaths {
+    return {
+      data: this.oneShot.data.paths(),
+      exist: this.oneShot.exist.paths(),
+      child: this.oneShot.child.paths(),
+      persistent: this.persistent.paths(),
+      persistentRecursive: this.recursive.paths(),
+    }
   }
 
   /** The watches to re-set on a new connection, in server paths. */

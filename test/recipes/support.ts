@@ -110,6 +110,7 @@ export async function expireSession(zk: ZooKeeper): Promise<void> {
  * (ZooKeeper 3.8's `checkWatches` also answers for other sessions' watches.)
  */
 export async function watchedPaths(zk: ZooKeeper): Promise<string[]> {
+  // The server's `wchc`: data, exist and persistent watches; child watches are not listed (see hasWatch).
   const [host, port] = zk.currentServer!.split(':')
   const text = await fourLetterWord(host!, Number(port), 'wchc')
   const session = `0x${zk.sessionId.toString(16)}`
@@ -123,8 +124,14 @@ export async function watchedPaths(zk: ZooKeeper): Promise<string[]> {
   return paths.filter((p) => chroot === '' || p === chroot || p.startsWith(chroot + '/')).map((p) => (p === chroot ? '/' : p.slice(chroot.length)))
 }
 
-/** Whether the server holds a watch of this client's session on `path`. */
+/**
+ * Whether this client holds a watch of any kind on `path`: in its own list
+ * (`zk.watched`, what it re-sets on every connection), or — for data and
+ * exist watches — on the server (`wchc`, which does not list child watches).
+ */
 export async function hasWatch(zk: ZooKeeper, path: string): Promise<boolean> {
+  const held = zk.watched
+  if ([...held.data, ...held.exist, ...held.child, ...held.persistent, ...held.persistentRecursive].includes(path)) return true
   return (await watchedPaths(zk)).includes(path)
 }
 

@@ -33,6 +33,24 @@ test('a data watch fires once, for the first of two changes', async ({ pool }) =
   assert.equal(w.events, ['NodeDataChanged /n'])
 })
 
+test('watched lists what the client watches now: added by reads, gone when fired, removed or closed', async ({ pool }) => {
+  const { zk, root } = await pool.rooted('watched')
+  const other = await pool.connect({ root })
+  const none = { data: [], exist: [], child: [], persistent: [], persistentRecursive: [] }
+  assert.equal(zk.watched, none)
+  await zk.create('/a', 'x')
+  await zk.getData('/a', { watch: () => {} })
+  await zk.exists('/missing', { watch: () => {} })
+  await zk.getChildren('/', { watch: () => {} })
+  const persistent = await zk.addWatch('/a', 'persistentRecursive')
+  assert.equal(zk.watched, { data: ['/a'], exist: ['/missing'], child: ['/'], persistent: [], persistentRecursive: ['/a'] })
+  await other.setData('/a', 'y')
+  await waitFor('the data watch to fire', () => zk.watched.data.length === 0)
+  await zk.removeWatches('/', 'children')
+  await persistent.close()
+  assert.equal(zk.watched, { ...none, exist: ['/missing'] })
+})
+
 test('the watch event arrives before the reply to the change that caused it', async ({ pool }) => {
   const { zk } = await pool.rooted('order')
   await zk.create('/n', 'a')
