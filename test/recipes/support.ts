@@ -105,12 +105,14 @@ export async function expireSession(zk: ZooKeeper): Promise<void> {
 }
 
 /**
- * The paths (relative to the chroot) on which the server holds a watch of
- * any kind for this client's session, from the `wchc` four-letter word.
- * (ZooKeeper 3.8's `checkWatches` also answers for other sessions' watches.)
+ * The paths (relative to the chroot) this client's session watches: those
+ * the client holds (`zk.watched`, what it re-sets on every connection) and
+ * those the server lists for the session in the `wchc` four-letter word —
+ * which shows data, exist and persistent watches but not child watches, so
+ * the client's list is needed to see those. Sorted, each once.
+ * (ZooKeeper 3.8's `checkWatches` answers for other sessions' watches too.)
  */
 export async function watchedPaths(zk: ZooKeeper): Promise<string[]> {
-  // The server's `wchc`: data, exist and persistent watches; child watches are not listed (see hasWatch).
   const [host, port] = zk.currentServer!.split(':')
   const text = await fourLetterWord(host!, Number(port), 'wchc')
   const session = `0x${zk.sessionId.toString(16)}`
@@ -121,17 +123,13 @@ export async function watchedPaths(zk: ZooKeeper): Promise<string[]> {
     else if (mine && line.trim() !== '') paths.push(line.trim())
   }
   const chroot = zk.chrootPath
-  return paths.filter((p) => chroot === '' || p === chroot || p.startsWith(chroot + '/')).map((p) => (p === chroot ? '/' : p.slice(chroot.length)))
+  const server = paths.filter((p) => chroot === '' || p === chroot || p.startsWith(chroot + '/')).map((p) => (p === chroot ? '/' : p.slice(chroot.length)))
+  const held = zk.watched
+  return [...new Set([...server, ...held.data, ...held.exist, ...held.child, ...held.persistent, ...held.persistentRecursive])].sort()
 }
 
-/**
- * Whether this client holds a watch of any kind on `path`: in its own list
- * (`zk.watched`, what it re-sets on every connection), or — for data and
- * exist watches — on the server (`wchc`, which does not list child watches).
- */
+/** Whether this client's session watches `path` (any kind; see {@link watchedPaths}). */
 export async function hasWatch(zk: ZooKeeper, path: string): Promise<boolean> {
-  const held = zk.watched
-  if ([...held.data, ...held.exist, ...held.child, ...held.persistent, ...held.persistentRecursive].includes(path)) return true
   return (await watchedPaths(zk)).includes(path)
 }
 
