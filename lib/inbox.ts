@@ -30,7 +30,7 @@ export class Inbox {
 
   constructor(private readonly budgetMs = TURN_BUDGET_MS) {}
 
-  /** Runs `work` now, or queues it behind what waits; `work` must not throw (its errors are rethrown on their own). */
+  /** Runs `work` now (what it throws reaches the caller), or queues it behind what waits (what it throws then is rethrown on its own). */
   run(work: () => void): void {
     if (this.#queue.length === 0 && !this.#draining && !this.#busy()) return work()
     this.#queue.push(work)

@@ -130,7 +130,6 @@ function mergedMembers<T extends { readonly key: string }>(
       keptCount++
     }
   }
-  if (fresh.length === 0 && keptCount === previous.length) return previous
   fresh.sort()
   const added: T[] = []
   const junk: string[] = []

@@ -48,7 +48,6 @@ export function setWatchesPackets(req: SetWatchesRequest, maxBytes = SET_WATCHES
   return packets
 }
 
-/** Receives the events of a persistent or recursive watch (see `PersistentWatch`). */
 /** The paths a client watches, by kind (see `ZooKeeper.watched`). */
 export interface WatchedPaths {
   /** One-shot data watches (`getData`, and `exists` on a node that existed). */
@@ -61,6 +60,7 @@ export interface WatchedPaths {
   readonly persistentRecursive: string[]
 }
 
+/** Receives the events of a persistent or recursive watch (see `PersistentWatch`). */
 export interface WatchSink {
   push(event: WatchedEvent): void
   /** The watch is over: removed, closed, or the session ended (`error`). */
@@ -260,13 +260,14 @@ export class WatchRegistry {
   /** The watches to re-set on a new connection, in server paths. */
   toSetWatches(chroot: string, relativeZxid: bigint): SetWatchesRequest | null {
     const server = (paths: string[]): string[] => paths.map((p) => toServerPath(chroot, p))
+    const watched = this.watched()
     const req: SetWatchesRequest = {
       relativeZxid,
-      data: server(this.oneShot.data.paths()),
-      exist: server(this.oneShot.exist.paths()),
-      child: server(this.oneShot.child.paths()),
-      persistent: server(this.persistent.paths()),
-      persistentRecursive: server(this.recursive.paths()),
+      data: server(watched.data),
+      exist: server(watched.exist),
+      child: server(watched.child),
+      persistent: server(watched.persistent),
+      persistentRecursive: server(watched.persistentRecursive),
     }
     const total = req.data.length + req.exist.length + req.child.length + req.persistent.length + req.persistentRecursive.length
     return total === 0 ? null : req
